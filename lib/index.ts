@@ -1,0 +1,28 @@
+// Peer
+export { NetworkPeer } from './network-peer';
+export { DEFAULT_CONFIG, MAX_POOL_BYTES, resolveConfig } from './network-config';
+export type { NetworkConfig, NetworkDriverName, ResolvedNetworkConfig } from './network-config';
+
+// Events and connections
+export { NetworkEvent, NetworkEventType, DisconnectReason } from './network-event';
+export { NetworkConnection, NO_CONNECTION } from './network-connection';
+
+// Messages and channels
+export { NetworkMessage } from './network-message';
+export type { FloatList } from './network-message';
+export { MessagePool } from './message-pool';
+export { NetworkChannelType } from './network-channel-type';
+
+// Errors
+export { NetworkError, NetworkErrorCode, isNetworkError } from './errors';
+export type { NetworkErrorOptions } from './errors';
+
+// Drivers
+export type { NetworkDriver, DriverSink } from './drivers/network-driver';
+export { LocalDriver } from './drivers/local-driver';
+export type { LocalDriverOptions } from './drivers/local-driver';
+export { LocalNetwork } from './drivers/local-network';
+
+// Time
+export { ManualClock, systemClock } from './clock';
+export type { Clock } from './clock';
