@@ -3,8 +3,12 @@ import { NetworkMessage } from './network-message';
 
 /**
  * The fixed set of messages a peer sends and receives with: one allocation of `capacity * messageSize` bytes at
- * creation, never grown. Messages are handed out and taken back; each hand-out bumps the slot's generation, so a
- * message recycled twice, used after recycling, or recycled into another peer's pool is caught.
+ * creation, never grown. Messages are handed out and taken back; a message recycled twice, used after recycling, or
+ * recycled into another peer's pool throws.
+ *
+ * Limit: each slot has one `NetworkMessage` object (so that nothing is allocated per message), so once a recycled
+ * slot is handed out again, a stale reference to it is the new holder's message and can no longer be caught. Code
+ * that keeps references across ticks can compare `message.generation`, which changes on every hand-out.
  */
 export class MessagePool {
   /** Number of messages in the pool. */

@@ -27,7 +27,7 @@ export class NetworkMessage {
   readonly owner: object;
   /** @internal true while handed out (sending, or received and not yet recycled) */
   isHandedOut = false;
-  /** @internal bumped on every hand-out, so the pool can tell one life of the slot from the next */
+  /** Changes on every hand-out of this slot: compare it to tell one life of a kept reference from the next. */
   generation = 0;
 
   private readonly bytes: ByteBuffer;
