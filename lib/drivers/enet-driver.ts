@@ -1,0 +1,343 @@
+import { NetworkError, NetworkErrorCode } from '../errors';
+import type { ResolvedNetworkConfig } from '../network-config';
+import { NetworkChannelType } from '../network-channel-type';
+import type { NetworkConnection } from '../network-connection';
+import { DisconnectReason, reasonFromWire } from '../network-event';
+import type { NetworkMessage } from '../network-message';
+import {
+  DisconnectMode,
+  NativeEvent,
+  NativeStatus,
+  PacketFlag,
+  RECORD_HEADER_BYTES,
+  SEND_HEADER_BYTES,
+  loadNativeBinding,
+  type NativeHost,
+} from './enet-binding';
+import type { DriverSink, NetworkDriver } from './network-driver';
+
+/** ENet channels a netpeer host asks for: one per channel type. */
+const CHANNELS_PER_TYPE = 4;
+/** Bytes of the JS-owned buffers that cross the boundary once per batch. */
+const BATCH_BYTES = 256 * 1024;
+/** Native service calls per `service()` at most, so one tick cannot be held forever by a flood. */
+const MAX_SERVICE_ROUNDS = 8;
+
+const HandleState = { Free: 0, Connecting: 1, Open: 2, Closing: 3, Refused: 4 } as const;
+
+/** ENet channel of each channel type on a 4-channel connection; a 1-channel (Flax) connection uses channel 0. */
+const CHANNEL_OF_TYPE = [0, 0, 1, 2, 3];
+/**
+ * ENet packet flags of each channel type, the same on both kinds of connection. They are Flax's flags (unsequenced
+ * for Unreliable, none for UnreliableOrdered, reliable for both reliable types) plus unreliable fragments, so that
+ * an unreliable message over one datagram is never upgraded to reliable.
+ */
+const FLAGS_OF_TYPE = [
+  0,
+  PacketFlag.Unsequenced | PacketFlag.UnreliableFragment,
+  PacketFlag.UnreliableFragment,
+  PacketFlag.Reliable,
+  PacketFlag.Reliable,
+];
+
+const align4 = (n: number): number => (n + 3) & ~3;
+
+/**
+ * The UDP driver: ENet through the Node-API addon in native-bindings/. The addon does mechanism (ENet calls,
+ * copying between ENet packets and JS-owned buffers); this class decides: connection ids, refusing clients over
+ * the limit, channel mapping, and waiting when the pool is empty. Each `service()` crosses into native code once
+ * to send every queued message and once per batch of received events, never once per message.
+ *
+ * Wire-compatible with stock ENet 1.3 peers. CRC checksums and the range coder stay off.
+ */
+export class ENetDriver implements NetworkDriver {
+  /** Always `'enet'`. */
+  readonly name = 'enet';
+
+  private host: NativeHost | undefined;
+  private sink: DriverSink | undefined;
+  private config: ResolvedNetworkConfig | undefined;
+  private isServer = false;
+  private isDisposed = false;
+
+  private idByHandle = new Uint32Array(0);
+  private stateByHandle = new Uint8Array(0);
+  private channelsByHandle = new Uint8Array(0);
+  private readonly handleById = new Map<number, number>();
+  private nextConnectionId = 1;
+  private openCount = 0;
+  /** Ids closed with an immediate disconnect, whose Local event is still to be reported. */
+  private readonly endedLocally: number[] = [];
+
+  private receiveBuffer: Buffer = Buffer.alloc(0);
+  private receiveLength = 0;
+  private receiveOffset = 0;
+  private sendBuffer: Buffer = Buffer.alloc(0);
+  private sendLength = 0;
+
+  /** Clients refused because the server was at `connectionsLimit`. */
+  refusedCount = 0;
+  /** Messages that arrived for a connection already ended or refused, and were dropped. */
+  droppedAfterEndCount = 0;
+
+  /** UDP port the host is bound to, or 0 before `listen()`/`connect()`. */
+  get localPort(): number {
+    const port = this.host?.localPort() ?? 0;
+    return port > 0 ? port : 0;
+  }
+
+  /** @inheritDoc */
+  initialize(sink: DriverSink, config: ResolvedNetworkConfig): void {
+    if (this.sink !== undefined) throw new TypeError('Expected an ENetDriver that no peer uses yet: give each peer its own driver');
+    const binding = loadNativeBinding();
+    this.sink = sink;
+    this.config = config;
+    this.host = new binding.Host();
+    // One record must always fit, whatever messageSize is.
+    this.receiveBuffer = Buffer.alloc(Math.max(BATCH_BYTES, align4(RECORD_HEADER_BYTES + config.messageSize)));
+    this.sendBuffer = Buffer.alloc(BATCH_BYTES);
+  }
+
+  /** @inheritDoc */
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    if (this.host === undefined) return;
+    this.pushQueuedSends();
+    this.host.close(this.isServer ? DisconnectReason.ServerShutdown : DisconnectReason.Remote);
+    this.handleById.clear();
+  }
+
+  /** @inheritDoc */
+  listen(): void {
+    const config = this.requireConfig();
+    // Room above the limit so a client over it is answered with ServerFull instead of being ignored.
+    const headroom = Math.min(4095 - config.connectionsLimit, Math.max(8, config.connectionsLimit >> 2));
+    this.openHost(listenAddress(config.address), config.port, config.connectionsLimit + headroom, config.channelCount);
+    this.isServer = true;
+  }
+
+  /** @inheritDoc */
+  connect(): number {
+    const config = this.requireConfig();
+    const host = this.host as NativeHost;
+    if (this.idByHandle.length === 0) this.openHost('', 0, 1, config.channelCount);
+    const handle = host.connect(connectAddress(config.address), config.port, config.channelCount, 0);
+    if (handle < 0) throw statusError(handle, `connect to ${config.address}:${config.port}`);
+    this.configurePeer(handle);
+    return this.assignId(handle, HandleState.Connecting);
+  }
+
+  /** @inheritDoc */
+  disconnect(connectionId: number, immediate: boolean): void {
+    const handle = this.handleById.get(connectionId);
+    if (handle === undefined || this.stateByHandle[handle] === HandleState.Closing) return;
+    const host = this.host as NativeHost;
+    // Messages queued in JS go to ENet first, so a graceful disconnect delivers them before it.
+    this.pushQueuedSends();
+    if (immediate) {
+      host.disconnect(handle, DisconnectReason.Remote, DisconnectMode.Now);
+      this.releaseHandle(handle);
+      this.endedLocally.push(connectionId);
+      return;
+    }
+    this.stateByHandle[handle] = HandleState.Closing;
+    host.disconnect(handle, DisconnectReason.Remote, DisconnectMode.Later);
+  }
+
+  /** @inheritDoc */
+  service(): void {
+    const host = this.host;
+    const sink = this.sink;
+    if (host === undefined || sink === undefined || this.isDisposed || this.idByHandle.length === 0) {
+      this.reportLocalEnds();
+      return;
+    }
+    this.pushQueuedSends();
+    // Records left over while the pool was empty come first; until they fit, ENet keeps the rest.
+    if (this.receiveOffset < this.receiveLength && !this.decodeRecords(sink)) return;
+    const maxPayload = (this.config as ResolvedNetworkConfig).messageSize;
+    for (let round = 0; round < MAX_SERVICE_ROUNDS; round++) {
+      const written = host.service(this.receiveBuffer, maxPayload, 0);
+      if (written <= 0) break;
+      this.receiveLength = written;
+      this.receiveOffset = 0;
+      if (!this.decodeRecords(sink)) return;
+      if (written < this.receiveBuffer.length >> 1) break;
+    }
+    this.reportLocalEnds();
+  }
+
+  /** @inheritDoc */
+  send(channel: NetworkChannelType, message: NetworkMessage, targets: NetworkConnection | readonly NetworkConnection[]): void {
+    const length = message.length;
+    const isList = Array.isArray(targets);
+    const targetCount = isList ? (targets as readonly NetworkConnection[]).length : 1;
+    const recordBytes = align4(SEND_HEADER_BYTES + 4 * targetCount + length);
+    if (recordBytes > this.sendBuffer.length) this.growSendBuffer(recordBytes);
+    if (this.sendLength + recordBytes > this.sendBuffer.length) this.pushQueuedSends();
+
+    const out = this.sendBuffer;
+    const at = this.sendLength;
+    let handles = 0;
+    let singleChannel = false;
+    for (let i = 0; i < targetCount; i++) {
+      const target = isList ? (targets as readonly NetworkConnection[])[i] : (targets as NetworkConnection);
+      const handle = this.handleById.get(target.connectionId);
+      if (handle === undefined || this.stateByHandle[handle] !== HandleState.Open) continue;
+      if (this.channelsByHandle[handle] < CHANNELS_PER_TYPE) singleChannel = true;
+      out.writeUInt32LE(handle, at + SEND_HEADER_BYTES + 4 * handles++);
+    }
+    if (handles === 0) return;
+    out.writeUInt32LE(length, at);
+    out.writeUInt16LE(handles, at + 4);
+    // A list mixing 1-channel and 4-channel peers goes on channel 0: the only channel every target has.
+    out[at + 6] = singleChannel ? 0 : CHANNEL_OF_TYPE[channel];
+    out[at + 7] = 0;
+    out.writeUInt32LE(FLAGS_OF_TYPE[channel], at + 8);
+    const payloadAt = at + SEND_HEADER_BYTES + 4 * handles;
+    (message.buffer as Buffer).copy(out, payloadAt, 0, length);
+    this.sendLength = align4(payloadAt + length);
+  }
+
+  /** @inheritDoc */
+  flush(): void {
+    if (this.host === undefined || this.isDisposed || this.idByHandle.length === 0) return;
+    this.pushQueuedSends();
+    this.host.flush();
+  }
+
+  private openHost(address: string, port: number, peerLimit: number, channelCount: number): void {
+    const status = (this.host as NativeHost).open(address, port, peerLimit, channelCount === 1 ? 1 : CHANNELS_PER_TYPE, 0);
+    if (status < 0) throw statusError(status, `open a host on ${address || 'any'}:${port}`);
+    this.idByHandle = new Uint32Array(peerLimit);
+    this.stateByHandle = new Uint8Array(peerLimit);
+    this.channelsByHandle = new Uint8Array(peerLimit);
+  }
+
+  private configurePeer(handle: number): void {
+    const config = this.config as ResolvedNetworkConfig;
+    (this.host as NativeHost).configurePeer(handle, config.pingIntervalMs, config.timeoutLimit, config.timeoutMinimumMs, config.timeoutMaximumMs);
+  }
+
+  private assignId(handle: number, state: number): number {
+    const connectionId = this.nextConnectionId++;
+    this.idByHandle[handle] = connectionId;
+    this.stateByHandle[handle] = state;
+    this.handleById.set(connectionId, handle);
+    return connectionId;
+  }
+
+  private releaseHandle(handle: number): void {
+    const connectionId = this.idByHandle[handle];
+    if (connectionId !== 0) this.handleById.delete(connectionId);
+    if (this.isServer && this.stateByHandle[handle] !== HandleState.Refused && connectionId !== 0) this.openCount--;
+    this.idByHandle[handle] = 0;
+    this.stateByHandle[handle] = HandleState.Free;
+  }
+
+  /** @returns false when a message waits for a free pool slot */
+  private decodeRecords(sink: DriverSink): boolean {
+    const records = this.receiveBuffer;
+    while (this.receiveOffset < this.receiveLength) {
+      const at = this.receiveOffset;
+      const type = records[at];
+      const handle = records.readUInt32LE(at + 4);
+      const length = records.readUInt32LE(at + 12);
+      if (type === NativeEvent.Receive) {
+        const connectionId = this.idByHandle[handle];
+        if (connectionId === 0 || this.stateByHandle[handle] === HandleState.Refused) {
+          this.droppedAfterEndCount++;
+        } else {
+          const message = sink.acquireReceiveMessage();
+          if (message === undefined) return false;
+          records.copy(message.buffer, 0, at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + length);
+          message.setReceived(length);
+          sink.onMessage(connectionId, message);
+        }
+      } else {
+        this.handleConnectionRecord(sink, type, handle, records[at + 1], records.readUInt32LE(at + 8));
+      }
+      this.receiveOffset = align4(at + RECORD_HEADER_BYTES + length);
+    }
+    return true;
+  }
+
+  private handleConnectionRecord(sink: DriverSink, type: number, handle: number, channelCount: number, data: number): void {
+    const connectionId = this.idByHandle[handle];
+    const state = this.stateByHandle[handle];
+    if (type === NativeEvent.Connect) {
+      this.channelsByHandle[handle] = channelCount;
+      if (!this.isServer) {
+        if (connectionId === 0 || state !== HandleState.Connecting) return;
+        this.stateByHandle[handle] = HandleState.Open;
+        sink.onConnected(connectionId);
+        return;
+      }
+      const config = this.config as ResolvedNetworkConfig;
+      if (this.openCount >= config.connectionsLimit) {
+        this.stateByHandle[handle] = HandleState.Refused;
+        this.refusedCount++;
+        (this.host as NativeHost).disconnect(handle, DisconnectReason.ServerFull, DisconnectMode.Graceful);
+        return;
+      }
+      this.configurePeer(handle);
+      this.openCount++;
+      sink.onConnected(this.assignId(handle, HandleState.Open));
+      return;
+    }
+    // Disconnect or timeout: the ENet peer is gone either way.
+    this.releaseHandle(handle);
+    if (connectionId === 0 || state === HandleState.Refused) return;
+    if (type === NativeEvent.DisconnectTimeout) sink.onTimeout(connectionId);
+    else sink.onDisconnected(connectionId, state === HandleState.Closing ? DisconnectReason.Local : reasonFromWire(data));
+  }
+
+  private pushQueuedSends(): void {
+    if (this.sendLength === 0 || this.host === undefined) return;
+    const status = this.host.send(this.sendBuffer, this.sendLength);
+    this.sendLength = 0;
+    if (status < 0) throw statusError(status, 'send a batch');
+  }
+
+  private growSendBuffer(recordBytes: number): void {
+    this.pushQueuedSends();
+    this.sendBuffer = Buffer.alloc(align4(recordBytes));
+  }
+
+  private reportLocalEnds(): void {
+    while (this.endedLocally.length > 0) this.sink?.onDisconnected(this.endedLocally.shift() as number, DisconnectReason.Local);
+  }
+
+  private requireConfig(): ResolvedNetworkConfig {
+    if (this.config === undefined || this.isDisposed) throw new TypeError('Expected an initialized ENetDriver that was not disposed');
+    return this.config;
+  }
+}
+
+/** The literal to bind for a configured listen address: `any` is the dual-stack wildcard. */
+function listenAddress(address: string): string {
+  if (address === 'any') return '::';
+  return address === 'localhost' ? '127.0.0.1' : address;
+}
+
+/** The literal or name to connect to. */
+function connectAddress(address: string): string {
+  if (address === 'any' || address === '::' || address === '0.0.0.0') {
+    throw new NetworkError(NetworkErrorCode.AddressInvalid, `Cannot connect to the wildcard address ${address}`);
+  }
+  return address === 'localhost' ? '127.0.0.1' : address;
+}
+
+function statusError(status: number, what: string): NetworkError {
+  switch (status) {
+    case NativeStatus.Resolve:
+      return new NetworkError(NetworkErrorCode.AddressInvalid, `Could not ${what}: the address does not resolve`);
+    case NativeStatus.HostCreate:
+      return new NetworkError(NetworkErrorCode.HostCreateFailed, `Could not ${what}: the socket could not be created or bound (address in use?)`);
+    case NativeStatus.NoPeer:
+      return new NetworkError(NetworkErrorCode.NoFreeConnection, `Could not ${what}: no free ENet peer slot`);
+    default:
+      return new NetworkError(NetworkErrorCode.DriverFailure, `Could not ${what}: native status ${status}`);
+  }
+}

@@ -1,0 +1,99 @@
+// Module entry: exports { Host, layoutVersion, <constants> } and ties every
+// ENetHost to the lifetime of the Node environment (main thread or worker)
+// that created it.
+#include <napi.h>
+
+#include <mutex>
+#include <vector>
+
+#include "addon-data.h"
+#include "enet-host.h"
+#include "event-records.h"
+
+namespace netpeer {
+namespace {
+
+// enet_initialize()/enet_deinitialize() are process-wide (WSAStartup on
+// Windows) while the addon is loaded once per environment, so they are
+// reference counted across environments.
+std::mutex gEnetMutex;
+int gEnetUsers = 0;
+
+bool AcquireEnet() {
+  std::lock_guard<std::mutex> lock(gEnetMutex);
+  if (gEnetUsers == 0 && enet_initialize() != 0) return false;
+  ++gEnetUsers;
+  return true;
+}
+
+void ReleaseEnet() {
+  std::lock_guard<std::mutex> lock(gEnetMutex);
+  if (--gEnetUsers == 0) enet_deinitialize();
+}
+
+// Runs when the environment shuts down, before its JS objects are finalized:
+// destroys the hosts JS never closed so no socket or ENet memory is left for
+// a finalizer that may run in any order, or never.
+void CleanupEnv(void* arg) {
+  auto* data = static_cast<AddonData*>(arg);
+  std::vector<HostWrap*> open(data->openHosts.begin(), data->openHosts.end());
+  for (HostWrap* host : open) host->Destroy();
+  delete data;
+  ReleaseEnet();
+}
+
+void SetConstant(Napi::Env env, Napi::Object exports, const char* name,
+                 double value) {
+  exports.DefineProperty(Napi::PropertyDescriptor::Value(
+      name, Napi::Number::New(env, value), napi_enumerable));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  if (!AcquireEnet()) {
+    Napi::Error::New(env, "enet_initialize() failed")
+        .ThrowAsJavaScriptException();
+    return exports;
+  }
+  auto* data = new AddonData();
+  // No finalizer: CleanupEnv owns the data, and it runs before the instance
+  // data would be finalized.
+  napi_set_instance_data(env, data, nullptr, nullptr);
+  napi_add_env_cleanup_hook(env, CleanupEnv, data);
+
+  exports.Set("Host", HostWrap::Init(env));
+  SetConstant(env, exports, "layoutVersion", kLayoutVersion);
+  SetConstant(env, exports, "EVENT_CONNECT", kEventConnect);
+  SetConstant(env, exports, "EVENT_DISCONNECT", kEventDisconnect);
+  SetConstant(env, exports, "EVENT_DISCONNECT_TIMEOUT", kEventDisconnectTimeout);
+  SetConstant(env, exports, "EVENT_RECEIVE", kEventReceive);
+  SetConstant(env, exports, "ERR_RESOLVE", kErrResolve);
+  SetConstant(env, exports, "ERR_HOST_CREATE", kErrHostCreate);
+  SetConstant(env, exports, "ERR_NO_PEER", kErrNoPeer);
+  SetConstant(env, exports, "ERR_STATE", kErrState);
+  SetConstant(env, exports, "ERR_BAD_PEER", kErrBadPeer);
+  SetConstant(env, exports, "ERR_BAD_BATCH", kErrBadBatch);
+  SetConstant(env, exports, "ERR_RANGE", kErrRange);
+  SetConstant(env, exports, "PACKET_FLAG_RELIABLE", kPacketFlagReliable);
+  SetConstant(env, exports, "PACKET_FLAG_UNSEQUENCED", kPacketFlagUnsequenced);
+  SetConstant(env, exports, "PACKET_FLAG_UNRELIABLE_FRAGMENT",
+              kPacketFlagUnreliableFragment);
+  SetConstant(env, exports, "RECORD_HEADER_BYTES", kRecordHeaderBytes);
+  SetConstant(env, exports, "SEND_HEADER_BYTES", kSendHeaderBytes);
+  return exports;
+}
+
+}  // namespace
+}  // namespace netpeer
+
+// The ENet flag values are fixed by the wire protocol; check our mirror.
+static_assert(netpeer::kPacketFlagReliable == ENET_PACKET_FLAG_RELIABLE, "");
+static_assert(netpeer::kPacketFlagUnsequenced == ENET_PACKET_FLAG_UNSEQUENCED, "");
+static_assert(netpeer::kPacketFlagUnreliableFragment ==
+                  ENET_PACKET_FLAG_UNRELIABLE_FRAGMENT, "");
+
+// NODE_API_MODULE pastes the name into an identifier, so no namespace here.
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  return netpeer::Init(env, exports);
+}
+
+NODE_API_MODULE(netpeer_enet, InitModule)

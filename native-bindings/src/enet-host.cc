@@ -1,0 +1,606 @@
+#include "enet-host.h"
+
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "addon-data.h"
+#include "event-records.h"
+
+namespace netpeer {
+namespace {
+
+// Bounds that keep one service() call finite even under a datagram flood:
+// enet_host_service() returning -1 is routine in this ENet fork (a busy pass
+// of 256 datagrams, a datagram larger than the MTU), so errors are counted and
+// servicing goes on, but never forever.
+constexpr int kMaxConsecutiveServiceErrors = 64;
+constexpr int kMaxServiceIterations = 1 << 16;
+
+constexpr uint32_t kPeerDisconnect = 0;       // graceful; drops queued data
+constexpr uint32_t kPeerDisconnectNow = 1;    // immediate, no local event
+constexpr uint32_t kPeerDisconnectLater = 2;  // graceful after queued data
+
+// Explicit little-endian access: the record layout is LE on every platform
+// Node runs on, big-endian s390x included.
+inline uint32_t ReadU16(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8);
+}
+
+inline uint32_t ReadU32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
+         (static_cast<uint32_t>(p[2]) << 16) |
+         (static_cast<uint32_t>(p[3]) << 24);
+}
+
+inline void WriteU32(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v);
+  p[1] = static_cast<uint8_t>(v >> 8);
+  p[2] = static_cast<uint8_t>(v >> 16);
+  p[3] = static_cast<uint8_t>(v >> 24);
+}
+
+// An integer in [lo, hi]; NaN, infinities and fractions are not.
+inline bool IsIntIn(double v, double lo, double hi) {
+  return v >= lo && v <= hi && v == std::floor(v);
+}
+
+bool ThrowTypeError(const Napi::CallbackInfo& info, const char* message) {
+  Napi::TypeError::New(info.Env(), message).ThrowAsJavaScriptException();
+  return false;
+}
+
+bool RequireNumber(const Napi::CallbackInfo& info, size_t i,
+                   const char* message) {
+  return info[i].IsNumber() || ThrowTypeError(info, message);
+}
+
+bool RequireString(const Napi::CallbackInfo& info, size_t i,
+                   const char* message) {
+  return info[i].IsString() || ThrowTypeError(info, message);
+}
+
+bool RequireTypedArray(const Napi::CallbackInfo& info, size_t i,
+                       napi_typedarray_type type, const char* message) {
+  return (info[i].IsTypedArray() &&
+          info[i].As<Napi::TypedArray>().TypedArrayType() == type) ||
+         ThrowTypeError(info, message);
+}
+
+double NumberAt(const Napi::CallbackInfo& info, size_t i) {
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+// ToUint32 semantics (wraps), for opaque 32-bit data such as reasons.
+uint32_t Uint32At(const Napi::CallbackInfo& info, size_t i) {
+  return info[i].As<Napi::Number>().Uint32Value();
+}
+
+// Parses an IP literal into an ENetAddress. This ENet fork only has IPv6
+// sockets (dual-stack, V6ONLY off) and its enet_address_set_host_ip() accepts
+// IPv6 text only, so IPv4 literals become ::ffff:a.b.c.d here.
+// AI_NUMERICHOST: never a DNS lookup on the JS thread; "%scope" suffixes of
+// link-local IPv6 addresses are honoured.
+bool ParseAddress(const std::string& text, uint16_t port, ENetAddress* out) {
+  std::memset(out, 0, sizeof(*out));
+  out->port = port;
+  if (text.empty()) {
+    out->host = ENET_HOST_ANY;
+    return true;
+  }
+  struct addrinfo hints;
+  std::memset(&hints, 0, sizeof(hints));
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  hints.ai_flags = AI_NUMERICHOST;
+  struct addrinfo* list = nullptr;
+  if (getaddrinfo(text.c_str(), nullptr, &hints, &list) != 0 || !list) {
+    return false;
+  }
+  bool ok = true;
+  if (list->ai_family == AF_INET) {
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(list->ai_addr);
+    uint8_t* bytes = out->host.s6_addr;
+    bytes[10] = 0xff;
+    bytes[11] = 0xff;
+    std::memcpy(bytes + 12, &sin->sin_addr, 4);
+  } else if (list->ai_family == AF_INET6) {
+    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(list->ai_addr);
+    out->host = sin6->sin6_addr;
+    out->sin6_scope_id = static_cast<enet_uint16>(sin6->sin6_scope_id);
+  } else {
+    ok = false;
+  }
+  freeaddrinfo(list);
+  return ok;
+}
+
+// Bytes queued on a peer but not yet handed to the socket.
+uint64_t QueuedBytes(ENetList* queue) {
+  uint64_t total = 0;
+  for (ENetListIterator it = enet_list_begin(queue); it != enet_list_end(queue);
+       it = enet_list_next(it)) {
+    total += reinterpret_cast<ENetOutgoingCommand*>(it)->fragmentLength;
+  }
+  return total;
+}
+
+}  // namespace
+
+Napi::Function HostWrap::Init(Napi::Env env) {
+  return DefineClass(
+      env, "Host",
+      {
+          InstanceMethod<&HostWrap::JS_open>("open"),
+          InstanceMethod<&HostWrap::JS_localPort>("localPort"),
+          InstanceMethod<&HostWrap::JS_connect>("connect"),
+          InstanceMethod<&HostWrap::JS_configurePeer>("configurePeer"),
+          InstanceMethod<&HostWrap::JS_disconnect>("disconnect"),
+          InstanceMethod<&HostWrap::JS_service>("service"),
+          InstanceMethod<&HostWrap::JS_send>("send"),
+          InstanceMethod<&HostWrap::JS_flush>("flush"),
+          InstanceMethod<&HostWrap::JS_peerStats>("peerStats"),
+          InstanceMethod<&HostWrap::JS_hostStats>("hostStats"),
+          InstanceMethod<&HostWrap::JS_resetPeer>("resetPeer"),
+          InstanceMethod<&HostWrap::JS_close>("close"),
+      });
+}
+
+HostWrap::HostWrap(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<HostWrap>(info),
+      addon_(info.Env().GetInstanceData<AddonData>()) {}
+
+HostWrap::~HostWrap() { Destroy(); }
+
+void HostWrap::Destroy() {
+  if (host_ == nullptr) return;
+  if (hasPending_ && pending_.packet != nullptr) {
+    enet_packet_destroy(pending_.packet);
+  }
+  hasPending_ = false;
+  pending_ = ENetEvent{};
+  FoldHostTotals();
+  enet_host_destroy(host_);
+  host_ = nullptr;
+  if (addon_ != nullptr) addon_->openHosts.erase(this);
+}
+
+void HostWrap::FoldHostTotals() {
+  bytesSent_ += host_->totalSentData;
+  bytesReceived_ += host_->totalReceivedData;
+  packetsSent_ += host_->totalSentPackets;
+  packetsReceived_ += host_->totalReceivedPackets;
+  host_->totalSentData = 0;
+  host_->totalReceivedData = 0;
+  host_->totalSentPackets = 0;
+  host_->totalReceivedPackets = 0;
+}
+
+ENetPeer* HostWrap::PeerAt(const Napi::Value& handle) const {
+  if (host_ == nullptr) return nullptr;
+  double index = handle.As<Napi::Number>().DoubleValue();
+  if (!IsIntIn(index, 0, static_cast<double>(host_->peerCount) - 1)) {
+    return nullptr;
+  }
+  return &host_->peers[static_cast<size_t>(index)];
+}
+
+// open(address, port, peerLimit, channelLimit, mtu): number
+Napi::Value HostWrap::JS_open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireString(info, 0, "Expected address to be a string") ||
+      !RequireNumber(info, 1, "Expected port to be a number") ||
+      !RequireNumber(info, 2, "Expected peerLimit to be a number") ||
+      !RequireNumber(info, 3, "Expected channelLimit to be a number") ||
+      !RequireNumber(info, 4, "Expected mtu to be a number")) {
+    return env.Undefined();
+  }
+  if (host_ != nullptr || addon_ == nullptr) {
+    return Napi::Number::New(env, kErrState);
+  }
+  double port = NumberAt(info, 1);
+  double peerLimit = NumberAt(info, 2);
+  double channelLimit = NumberAt(info, 3);
+  double mtu = NumberAt(info, 4);
+  // ENet would overrun its fixed packetData[ENET_PROTOCOL_MAXIMUM_MTU]
+  // buffers with a larger MTU, so the ranges are enforced here too.
+  if (!IsIntIn(port, 0, 65535) ||
+      !IsIntIn(peerLimit, 1, ENET_PROTOCOL_MAXIMUM_PEER_ID) ||
+      !IsIntIn(channelLimit, ENET_PROTOCOL_MINIMUM_CHANNEL_COUNT,
+               ENET_PROTOCOL_MAXIMUM_CHANNEL_COUNT) ||
+      !(mtu == 0 || IsIntIn(mtu, ENET_PROTOCOL_MINIMUM_MTU,
+                            ENET_PROTOCOL_MAXIMUM_MTU))) {
+    return Napi::Number::New(env, kErrRange);
+  }
+  ENetAddress address;
+  if (!ParseAddress(info[0].As<Napi::String>().Utf8Value(),
+                    static_cast<uint16_t>(port), &address)) {
+    return Napi::Number::New(env, kErrResolve);
+  }
+  ENetHost* host = enet_host_create(&address, static_cast<size_t>(peerLimit),
+                                    static_cast<size_t>(channelLimit), 0, 0);
+  if (host == nullptr) return Napi::Number::New(env, kErrHostCreate);
+  // This ENet fork sizes its receive buffer by host->mtu and drops (-1) any
+  // larger datagram, while a server adopts each client's MTU unclamped: a
+  // client with a bigger MTU than ours could never deliver a full datagram.
+  // So host->mtu stays at the protocol maximum (receive anything legal) and
+  // the configured MTU is what our peers advertise, stamped in JS_connect.
+  peerMtu_ = mtu != 0 ? static_cast<enet_uint32>(mtu)
+                      : static_cast<enet_uint32>(ENET_HOST_DEFAULT_MTU);
+  host->mtu = ENET_PROTOCOL_MAXIMUM_MTU;
+  host_ = host;
+  bytesSent_ = bytesReceived_ = packetsSent_ = packetsReceived_ = 0;
+  serviceErrors_ = oversizeDropped_ = sendSkipped_ = 0;
+  addon_->openHosts.insert(this);
+  return Napi::Number::New(env, 0);
+}
+
+// localPort(): number
+Napi::Value HostWrap::JS_localPort(const Napi::CallbackInfo& info) {
+  ENetAddress address;
+  if (host_ == nullptr || enet_socket_get_address(host_->socket, &address) < 0) {
+    return Napi::Number::New(info.Env(), -1);
+  }
+  return Napi::Number::New(info.Env(), address.port);
+}
+
+// connect(address, port, channelCount, data): peer handle or status
+Napi::Value HostWrap::JS_connect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireString(info, 0, "Expected address to be a string") ||
+      !RequireNumber(info, 1, "Expected port to be a number") ||
+      !RequireNumber(info, 2, "Expected channelCount to be a number") ||
+      !RequireNumber(info, 3, "Expected data to be a number")) {
+    return env.Undefined();
+  }
+  if (host_ == nullptr) return Napi::Number::New(env, kErrState);
+  double port = NumberAt(info, 1);
+  double channelCount = NumberAt(info, 2);
+  if (!IsIntIn(port, 1, 65535) ||
+      !IsIntIn(channelCount, ENET_PROTOCOL_MINIMUM_CHANNEL_COUNT,
+               ENET_PROTOCOL_MAXIMUM_CHANNEL_COUNT)) {
+    return Napi::Number::New(env, kErrRange);
+  }
+  std::string text = info[0].As<Napi::String>().Utf8Value();
+  ENetAddress address;
+  if (text.empty() ||
+      !ParseAddress(text, static_cast<uint16_t>(port), &address)) {
+    return Napi::Number::New(env, kErrResolve);
+  }
+  // enet_host_connect takes the first free slot as it is and advertises its
+  // mtu, which enet_peer_reset set to host->mtu (see JS_open).
+  for (size_t i = 0; i < host_->peerCount; ++i) {
+    if (host_->peers[i].state == ENET_PEER_STATE_DISCONNECTED) {
+      host_->peers[i].mtu = peerMtu_;
+    }
+  }
+  // A held event may name a slot ENet has already freed (a disconnect, or a
+  // peer JS reset since). Handing that slot to a new connection before JS
+  // has read the event would attribute the event to the wrong connection.
+  ENetPeer* held = hasPending_ && pending_.peer != nullptr &&
+                           pending_.peer->state == ENET_PEER_STATE_DISCONNECTED
+                       ? pending_.peer
+                       : nullptr;
+  if (held != nullptr) held->state = ENET_PEER_STATE_ZOMBIE;
+  ENetPeer* peer = enet_host_connect(
+      host_, &address, static_cast<size_t>(channelCount), Uint32At(info, 3));
+  if (held != nullptr) held->state = ENET_PEER_STATE_DISCONNECTED;
+  if (peer == nullptr) return Napi::Number::New(env, kErrNoPeer);
+  return Napi::Number::New(env, static_cast<double>(peer - host_->peers));
+}
+
+// configurePeer(handle, pingIntervalMs, timeoutLimit, timeoutMinimumMs,
+//               timeoutMaximumMs): status
+Napi::Value HostWrap::JS_configurePeer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireNumber(info, 0, "Expected handle to be a number") ||
+      !RequireNumber(info, 1, "Expected pingIntervalMs to be a number") ||
+      !RequireNumber(info, 2, "Expected timeoutLimit to be a number") ||
+      !RequireNumber(info, 3, "Expected timeoutMinimumMs to be a number") ||
+      !RequireNumber(info, 4, "Expected timeoutMaximumMs to be a number")) {
+    return env.Undefined();
+  }
+  ENetPeer* peer = PeerAt(info[0]);
+  if (peer == nullptr) return Napi::Number::New(env, kErrBadPeer);
+  // 0 means "ENet default" for each of these, as in ENet itself.
+  enet_peer_ping_interval(peer, Uint32At(info, 1));
+  enet_peer_timeout(peer, Uint32At(info, 2), Uint32At(info, 3),
+                    Uint32At(info, 4));
+  return Napi::Number::New(env, 0);
+}
+
+// disconnect(handle, data, mode): status
+Napi::Value HostWrap::JS_disconnect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireNumber(info, 0, "Expected handle to be a number") ||
+      !RequireNumber(info, 1, "Expected data to be a number") ||
+      !RequireNumber(info, 2, "Expected mode to be a number")) {
+    return env.Undefined();
+  }
+  ENetPeer* peer = PeerAt(info[0]);
+  if (peer == nullptr) return Napi::Number::New(env, kErrBadPeer);
+  uint32_t data = Uint32At(info, 1);
+  double mode = NumberAt(info, 2);
+  if (mode == kPeerDisconnect) {
+    enet_peer_disconnect(peer, data);
+  } else if (mode == kPeerDisconnectNow) {
+    enet_peer_disconnect_now(peer, data);
+  } else if (mode == kPeerDisconnectLater) {
+    enet_peer_disconnect_later(peer, data);
+  } else {
+    return Napi::Number::New(env, kErrRange);
+  }
+  return Napi::Number::New(env, 0);
+}
+
+HostWrap::PackResult HostWrap::PackEvent(const ENetEvent& event, uint8_t* out,
+                                         size_t capacity, size_t* offset,
+                                         uint64_t maxPayload) {
+  uint8_t type;
+  uint8_t channel = 0;
+  uint8_t flags = 0;
+  uint32_t data = event.data;
+  uint32_t length = 0;
+  switch (event.type) {
+    case ENET_EVENT_TYPE_CONNECT:
+      type = kEventConnect;
+      channel = static_cast<uint8_t>(event.peer->channelCount);
+      break;
+    case ENET_EVENT_TYPE_DISCONNECT:
+      type = kEventDisconnect;
+      break;
+    case ENET_EVENT_TYPE_DISCONNECT_TIMEOUT:
+      type = kEventDisconnectTimeout;
+      break;
+    case ENET_EVENT_TYPE_RECEIVE:
+      if (event.packet->dataLength > maxPayload) {
+        enet_packet_destroy(event.packet);
+        ++oversizeDropped_;
+        return PackResult::kDropped;
+      }
+      type = kEventReceive;
+      channel = event.channelID;
+      flags = static_cast<uint8_t>(event.packet->flags & 0xFF);
+      data = 0;
+      length = static_cast<uint32_t>(event.packet->dataLength);
+      break;
+    default:
+      if (event.packet != nullptr) enet_packet_destroy(event.packet);
+      return PackResult::kDropped;
+  }
+
+  uint64_t start = *offset;
+  uint64_t end = AlignRecord(start + kRecordHeaderBytes + length);
+  if (end > capacity) return PackResult::kNoRoom;
+
+  uint8_t* record = out + start;
+  record[kRecordTypeOffset] = type;
+  record[kRecordChannelOffset] = channel;
+  record[kRecordFlagsOffset] = flags;
+  record[3] = 0;
+  WriteU32(record + kRecordPeerOffset,
+           static_cast<uint32_t>(event.peer - host_->peers));
+  WriteU32(record + kRecordDataOffset, data);
+  WriteU32(record + kRecordLengthOffset, length);
+  uint8_t* payload = record + kRecordHeaderBytes;
+  if (length > 0) std::memcpy(payload, event.packet->data, length);
+  std::memset(payload + length, 0, end - (start + kRecordHeaderBytes + length));
+  if (event.packet != nullptr) enet_packet_destroy(event.packet);
+  *offset = static_cast<size_t>(end);
+  return PackResult::kWritten;
+}
+
+// service(out, maxPayload, timeoutMs): bytes written or status
+Napi::Value HostWrap::JS_service(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireTypedArray(info, 0, napi_uint8_array,
+                         "Expected out to be a Uint8Array") ||
+      !RequireNumber(info, 1, "Expected maxPayload to be a number") ||
+      !RequireNumber(info, 2, "Expected timeoutMs to be a number")) {
+    return env.Undefined();
+  }
+  if (host_ == nullptr) return Napi::Number::New(env, kErrState);
+  Napi::Uint8Array outArray = info[0].As<Napi::Uint8Array>();
+  uint8_t* out = outArray.Data();
+  size_t capacity = out != nullptr ? outArray.ByteLength() : 0;
+  double maxPayloadArg = NumberAt(info, 1);
+  uint64_t maxPayload =
+      maxPayloadArg > 0 ? static_cast<uint64_t>(std::fmin(maxPayloadArg, 4294967295.0)) : 0;
+  uint32_t timeoutMs = Uint32At(info, 2);
+
+  size_t offset = 0;
+  if (hasPending_) {
+    if (PackEvent(pending_, out, capacity, &offset, maxPayload) ==
+        PackResult::kNoRoom) {
+      return Napi::Number::New(env, 0);
+    }
+    hasPending_ = false;
+    pending_ = ENetEvent{};
+    timeoutMs = 0;  // we already have something to return
+  }
+
+  int consecutiveErrors = 0;
+  for (int i = 0; i < kMaxServiceIterations; ++i) {
+    ENetEvent event;
+    int result = enet_host_service(host_, &event, timeoutMs);
+    timeoutMs = 0;
+    if (result < 0) {
+      ++serviceErrors_;
+      if (++consecutiveErrors >= kMaxConsecutiveServiceErrors) break;
+      continue;
+    }
+    consecutiveErrors = 0;
+    if (result == 0) break;
+    if (PackEvent(event, out, capacity, &offset, maxPayload) ==
+        PackResult::kNoRoom) {
+      pending_ = event;
+      hasPending_ = true;
+      break;
+    }
+  }
+  FoldHostTotals();
+  return Napi::Number::New(env, static_cast<double>(offset));
+}
+
+// send(batch, length): records processed or status
+Napi::Value HostWrap::JS_send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireTypedArray(info, 0, napi_uint8_array,
+                         "Expected batch to be a Uint8Array") ||
+      !RequireNumber(info, 1, "Expected length to be a number")) {
+    return env.Undefined();
+  }
+  if (host_ == nullptr) return Napi::Number::New(env, kErrState);
+  Napi::Uint8Array batchArray = info[0].As<Napi::Uint8Array>();
+  const uint8_t* batch = batchArray.Data();
+  double lengthArg = NumberAt(info, 1);
+  size_t byteLength = batch != nullptr ? batchArray.ByteLength() : 0;
+  if (!IsIntIn(lengthArg, 0, static_cast<double>(byteLength))) {
+    return Napi::Number::New(env, kErrBadBatch);
+  }
+  const uint64_t length = static_cast<uint64_t>(lengthArg);
+
+  // Validate every record before sending any, so a malformed batch is
+  // rejected whole instead of half sent.
+  int records = 0;
+  for (uint64_t offset = 0; offset < length; ++records) {
+    if (offset + kSendHeaderBytes > length) {
+      return Napi::Number::New(env, kErrBadBatch);
+    }
+    const uint8_t* record = batch + offset;
+    uint64_t end = offset + kSendHeaderBytes +
+                   4ull * ReadU16(record + kSendTargetCountOffset) +
+                   ReadU32(record + kSendLengthOffset);
+    if (end > length) return Napi::Number::New(env, kErrBadBatch);
+    offset = AlignRecord(end);
+  }
+
+  for (uint64_t offset = 0; offset < length;) {
+    const uint8_t* record = batch + offset;
+    uint32_t payloadLength = ReadU32(record + kSendLengthOffset);
+    uint32_t targetCount = ReadU16(record + kSendTargetCountOffset);
+    uint8_t channel = record[kSendChannelOffset];
+    uint32_t flags = ReadU32(record + kSendFlagsOffset) & kSendFlagMask;
+    const uint8_t* targets = record + kSendHeaderBytes;
+    const uint8_t* payload = targets + 4u * targetCount;
+    offset = AlignRecord(offset + kSendHeaderBytes + 4ull * targetCount +
+                         payloadLength);
+    if (targetCount == 0) continue;
+
+    // One packet shared by every target: a multicast is encoded once.
+    ENetPacket* packet = enet_packet_create(payload, payloadLength, flags);
+    if (packet == nullptr) {
+      sendSkipped_ += targetCount;
+      continue;
+    }
+    for (uint32_t t = 0; t < targetCount; ++t) {
+      uint32_t handle = ReadU32(targets + 4u * t);
+      if (handle >= host_->peerCount ||
+          host_->peers[handle].state != ENET_PEER_STATE_CONNECTED ||
+          enet_peer_send(&host_->peers[handle], channel, packet) < 0) {
+        // enet_peer_send also refuses a channel the peer did not negotiate
+        // and packets above host->maximumPacketSize.
+        ++sendSkipped_;
+      }
+    }
+    if (packet->referenceCount == 0) enet_packet_destroy(packet);
+  }
+  return Napi::Number::New(env, records);
+}
+
+// flush(): void
+Napi::Value HostWrap::JS_flush(const Napi::CallbackInfo& info) {
+  if (host_ != nullptr) enet_host_flush(host_);
+  return info.Env().Undefined();
+}
+
+// peerStats(handle, out: Float64Array): status
+Napi::Value HostWrap::JS_peerStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireNumber(info, 0, "Expected handle to be a number") ||
+      !RequireTypedArray(info, 1, napi_float64_array,
+                         "Expected out to be a Float64Array")) {
+    return env.Undefined();
+  }
+  Napi::Float64Array outArray = info[1].As<Napi::Float64Array>();
+  if (outArray.Data() == nullptr || outArray.ElementLength() < kPeerStatsLength) {
+    return Napi::Number::New(env, kErrRange);
+  }
+  ENetPeer* peer = PeerAt(info[0]);
+  if (peer == nullptr) return Napi::Number::New(env, kErrBadPeer);
+  double* out = outArray.Data();
+  out[0] = peer->roundTripTime;
+  out[1] = peer->roundTripTimeVariance;
+  out[2] = static_cast<double>(peer->totalPacketsSent);
+  out[3] = peer->totalPacketsLost;
+  out[4] = static_cast<double>(peer->totalDataSent);
+  out[5] = static_cast<double>(peer->totalDataReceived);
+  out[6] = peer->reliableDataInTransit;
+  out[7] = static_cast<double>(QueuedBytes(&peer->outgoingReliableCommands) +
+                               QueuedBytes(&peer->outgoingUnreliableCommands));
+  out[8] = peer->state;
+  out[9] = static_cast<double>(peer->packetLoss) / ENET_PEER_PACKET_LOSS_SCALE;
+  out[10] = peer->mtu;
+  out[11] = static_cast<double>(peer->channelCount);
+  return Napi::Number::New(env, 0);
+}
+
+// hostStats(out: Float64Array): status. Counters survive close().
+Napi::Value HostWrap::JS_hostStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireTypedArray(info, 0, napi_float64_array,
+                         "Expected out to be a Float64Array")) {
+    return env.Undefined();
+  }
+  Napi::Float64Array outArray = info[0].As<Napi::Float64Array>();
+  if (outArray.Data() == nullptr || outArray.ElementLength() < kHostStatsLength) {
+    return Napi::Number::New(env, kErrRange);
+  }
+  if (host_ != nullptr) FoldHostTotals();
+  double* out = outArray.Data();
+  out[0] = static_cast<double>(bytesSent_);
+  out[1] = static_cast<double>(bytesReceived_);
+  out[2] = static_cast<double>(packetsSent_);
+  out[3] = static_cast<double>(packetsReceived_);
+  out[4] = static_cast<double>(serviceErrors_);
+  out[5] = static_cast<double>(oversizeDropped_);
+  out[6] = static_cast<double>(sendSkipped_);
+  out[7] = host_ != nullptr ? static_cast<double>(host_->connectedPeers) : 0;
+  return Napi::Number::New(env, 0);
+}
+
+// resetPeer(handle): status
+Napi::Value HostWrap::JS_resetPeer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireNumber(info, 0, "Expected handle to be a number")) {
+    return env.Undefined();
+  }
+  ENetPeer* peer = PeerAt(info[0]);
+  if (peer == nullptr) return Napi::Number::New(env, kErrBadPeer);
+  enet_peer_reset(peer);
+  return Napi::Number::New(env, 0);
+}
+
+// close(notifyData?): void
+Napi::Value HostWrap::JS_close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  bool notify = info.Length() > 0 && !info[0].IsUndefined();
+  if (notify &&
+      !RequireNumber(info, 0, "Expected notifyData to be a number or undefined")) {
+    return env.Undefined();
+  }
+  if (host_ == nullptr) return env.Undefined();
+  if (notify) {
+    uint32_t data = Uint32At(info, 0);
+    for (size_t i = 0; i < host_->peerCount; ++i) {
+      if (host_->peers[i].state != ENET_PEER_STATE_DISCONNECTED) {
+        enet_peer_disconnect_now(&host_->peers[i], data);
+      }
+    }
+    enet_host_flush(host_);
+  }
+  Destroy();
+  return env.Undefined();
+}
+
+}  // namespace netpeer

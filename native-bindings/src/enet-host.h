@@ -1,0 +1,79 @@
+// HostWrap: one ENetHost behind the JS class `Host`.
+//
+// Mechanism only: arguments are type-checked (TypeError), everything else is
+// reported as an int status from event-records.h. Buffers always belong to
+// JS; the addon copies into and out of them and never exposes ENet memory.
+#ifndef NETPEER_ENET_HOST_H_
+#define NETPEER_ENET_HOST_H_
+
+#include <napi.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "enet.h"
+
+namespace netpeer {
+
+struct AddonData;
+
+class HostWrap : public Napi::ObjectWrap<HostWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+
+  explicit HostWrap(const Napi::CallbackInfo& info);
+  ~HostWrap() override;
+
+  // Releases the ENetHost and any held event without notifying peers.
+  // Idempotent; also called by the env cleanup hook.
+  void Destroy();
+
+ private:
+  enum class PackResult { kWritten, kDropped, kNoRoom };
+
+  Napi::Value JS_open(const Napi::CallbackInfo& info);
+  Napi::Value JS_localPort(const Napi::CallbackInfo& info);
+  Napi::Value JS_connect(const Napi::CallbackInfo& info);
+  Napi::Value JS_configurePeer(const Napi::CallbackInfo& info);
+  Napi::Value JS_disconnect(const Napi::CallbackInfo& info);
+  Napi::Value JS_service(const Napi::CallbackInfo& info);
+  Napi::Value JS_send(const Napi::CallbackInfo& info);
+  Napi::Value JS_flush(const Napi::CallbackInfo& info);
+  Napi::Value JS_peerStats(const Napi::CallbackInfo& info);
+  Napi::Value JS_hostStats(const Napi::CallbackInfo& info);
+  Napi::Value JS_resetPeer(const Napi::CallbackInfo& info);
+  Napi::Value JS_close(const Napi::CallbackInfo& info);
+
+  // Peer for a JS handle, or nullptr when the host is closed or the handle is
+  // not an integer index into host_->peers.
+  ENetPeer* PeerAt(const Napi::Value& handle) const;
+
+  // Writes one event record at *offset; consumes (destroys) its packet unless
+  // the record does not fit, in which case the event is left untouched.
+  PackResult PackEvent(const ENetEvent& event, uint8_t* out, size_t capacity,
+                       size_t* offset, uint64_t maxPayload);
+
+  // Moves ENet's 32-bit host totals into our 64-bit counters so they never wrap.
+  void FoldHostTotals();
+
+  ENetHost* host_ = nullptr;
+  AddonData* addon_ = nullptr;
+  // MTU our connections advertise; host_->mtu is kept at the protocol maximum.
+  enet_uint32 peerMtu_ = ENET_HOST_DEFAULT_MTU;
+
+  // The one event that did not fit in the last service() output buffer.
+  ENetEvent pending_{};
+  bool hasPending_ = false;
+
+  uint64_t bytesSent_ = 0;
+  uint64_t bytesReceived_ = 0;
+  uint64_t packetsSent_ = 0;
+  uint64_t packetsReceived_ = 0;
+  uint64_t serviceErrors_ = 0;
+  uint64_t oversizeDropped_ = 0;
+  uint64_t sendSkipped_ = 0;
+};
+
+}  // namespace netpeer
+
+#endif  // NETPEER_ENET_HOST_H_

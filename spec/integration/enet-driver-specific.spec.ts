@@ -1,0 +1,85 @@
+import { expect } from 'chai';
+import { isNetworkError, NetworkChannelType, NetworkEventType, NetworkPeer, type NetworkConfig } from '../../lib';
+import { EventLog, drainOnce, pumpUntil } from '../helpers/pump';
+
+describe('ENetDriver', () => {
+  let peers: NetworkPeer[];
+  let log: EventLog;
+
+  const create = (config: NetworkConfig): NetworkPeer => {
+    const peer = NetworkPeer.createPeer({ driver: 'enet', address: '127.0.0.1', port: 0, ...config });
+    peers.push(peer);
+    return peer;
+  };
+
+  beforeEach(() => {
+    peers = [];
+    log = new EventLog();
+  });
+  afterEach(() => {
+    drainOnce(peers, log);
+    for (const peer of peers) NetworkPeer.shutdownPeer(peer);
+  });
+
+  describe('#listen()', () => {
+    it('reports the port the OS picked', () => {
+      const server = create({});
+      expect(server.localPort).to.equal(0);
+      server.listen();
+      expect(server.localPort).to.be.within(1, 65535);
+    });
+
+    it('throws a NetworkError HOST_CREATE_FAILED when the port is in use', () => {
+      const first = create({});
+      first.listen();
+      const second = create({ port: first.localPort });
+      expect(() => second.listen()).to.throw().that.satisfies((e: unknown) => isNetworkError(e, 'HOST_CREATE_FAILED'));
+    });
+
+    it('throws a NetworkError ADDRESS_INVALID for an address that is not an IP literal', () => {
+      const server = create({ address: '300.1.2.3' });
+      expect(() => server.listen()).to.throw().that.satisfies((e: unknown) => isNetworkError(e, 'ADDRESS_INVALID'));
+    });
+
+    it('is reached on 127.0.0.1 and on ::1 when listening on any', async () => {
+      const server = create({ address: 'any' });
+      server.listen();
+      create({ address: '127.0.0.1', port: server.localPort }).connect();
+      create({ address: '::1', port: server.localPort }).connect();
+      await pumpUntil(peers, log, () => log.of(server, NetworkEventType.Connected).length === 2);
+    });
+  });
+
+  describe('with a 1-channel peer (as Flax negotiates)', () => {
+    it('carries every channel type on ENet channel 0, reliable ones complete and in order', async () => {
+      const server = create({ channelCount: 1 });
+      server.listen();
+      const client = create({ port: server.localPort });
+      client.connect();
+      await pumpUntil(peers, log, () => log.of(client, NetworkEventType.Connected).length === 1);
+      for (let i = 0; i < 100; i++) {
+        const message = client.beginSendMessage();
+        message.writeUInt32(i);
+        client.endSendMessage(i % 2 === 0 ? NetworkChannelType.ReliableOrdered : NetworkChannelType.Reliable, message);
+      }
+      await pumpUntil(peers, log, () => log.messagesOf(server).length === 100);
+      expect(log.messagesOf(server).map((b) => b.readUInt32LE(0))).to.deep.equal([...Array(100).keys()]);
+    });
+  });
+
+  describe('#send()', () => {
+    it('sends an unreliable message larger than one datagram as unreliable fragments that arrive whole', async () => {
+      const server = create({ messageSize: 8000 });
+      server.listen();
+      const client = create({ port: server.localPort, messageSize: 8000 });
+      client.connect();
+      await pumpUntil(peers, log, () => log.of(client, NetworkEventType.Connected).length === 1);
+      const message = client.beginSendMessage();
+      const payload = Buffer.alloc(6000, 0x5a);
+      message.writeBytes(payload);
+      client.endSendMessage(NetworkChannelType.Unreliable, message);
+      await pumpUntil(peers, log, () => log.messagesOf(server).length === 1);
+      expect(log.messagesOf(server)[0].equals(payload)).to.equal(true);
+    });
+  });
+});
