@@ -19,6 +19,7 @@ export interface NativeHost {
   peerStats(handle: number, out: Float64Array): number;
   hostStats(out: Float64Array): number;
   resetPeer(handle: number): number;
+  setRefuseConnections(data: number): number;
   close(notifyData?: number): void;
 }
 
@@ -48,6 +49,10 @@ export const DisconnectMode = { Graceful: 0, Now: 1, Later: 2 } as const;
 export const RECORD_HEADER_BYTES = 16;
 /** @internal */
 export const SEND_HEADER_BYTES = 12;
+/** Entries `hostStats()` and `peerStats()` fill. @internal */
+export const HOST_STATS_LENGTH = 9;
+/** @internal */
+export const PEER_STATS_LENGTH = 12;
 
 /** The names whose values the addon exports and this file mirrors; a spec asserts they match. @internal */
 export const MIRRORED_CONSTANTS: Readonly<Record<string, number>> = Object.freeze({
@@ -67,6 +72,8 @@ export const MIRRORED_CONSTANTS: Readonly<Record<string, number>> = Object.freez
   PACKET_FLAG_UNRELIABLE_FRAGMENT: PacketFlag.UnreliableFragment,
   RECORD_HEADER_BYTES,
   SEND_HEADER_BYTES,
+  HOST_STATS_LENGTH,
+  PEER_STATS_LENGTH,
 });
 
 /** Where the addon is built by `npm install`. */

@@ -74,9 +74,17 @@ export class ENetDriver implements NetworkDriver {
   private receiveOffset = 0;
   private sendBuffer: Buffer = Buffer.alloc(0);
   private sendLength = 0;
+  /**
+   * Unreliable records for 1-channel connections, sent after the main batch. ENet writes reliable commands first
+   * in each datagram, so on a shared channel an unreliable sequenced message queued before a reliable one would
+   * look stale on arrival and be dropped; sent after it, it is not. Channel types promise no order between them.
+   */
+  private deferredBuffer: Buffer = Buffer.alloc(0);
+  private deferredLength = 0;
+  private isRefusing = false;
 
-  /** Clients refused because the server was at `connectionsLimit`. */
-  refusedCount = 0;
+  /** Clients refused after ENet accepted them, when several arrived in one pass at the last free place. */
+  lateRefusedCount = 0;
   /** Messages that arrived for a connection already ended or refused, and were dropped. */
   droppedAfterEndCount = 0;
 
@@ -96,6 +104,7 @@ export class ENetDriver implements NetworkDriver {
     // One record must always fit, whatever messageSize is.
     this.receiveBuffer = Buffer.alloc(Math.max(BATCH_BYTES, align4(RECORD_HEADER_BYTES + config.messageSize)));
     this.sendBuffer = Buffer.alloc(BATCH_BYTES);
+    this.deferredBuffer = Buffer.alloc(BATCH_BYTES);
   }
 
   /** @inheritDoc */
@@ -174,8 +183,10 @@ export class ENetDriver implements NetworkDriver {
     const isList = Array.isArray(targets);
     const targetCount = isList ? (targets as readonly NetworkConnection[]).length : 1;
     const recordBytes = align4(SEND_HEADER_BYTES + 4 * targetCount + length);
-    if (recordBytes > this.sendBuffer.length) this.growSendBuffer(recordBytes);
-    if (this.sendLength + recordBytes > this.sendBuffer.length) this.pushQueuedSends();
+    if (recordBytes > this.sendBuffer.length) this.growSendBuffers(recordBytes);
+    if (this.sendLength + recordBytes > this.sendBuffer.length || this.deferredLength + recordBytes > this.deferredBuffer.length) {
+      this.pushQueuedSends();
+    }
 
     const out = this.sendBuffer;
     const at = this.sendLength;
@@ -197,7 +208,13 @@ export class ENetDriver implements NetworkDriver {
     out.writeUInt32LE(FLAGS_OF_TYPE[channel], at + 8);
     const payloadAt = at + SEND_HEADER_BYTES + 4 * handles;
     (message.buffer as Buffer).copy(out, payloadAt, 0, length);
-    this.sendLength = align4(payloadAt + length);
+    const end = align4(payloadAt + length);
+    if (singleChannel && channel <= NetworkChannelType.UnreliableOrdered) {
+      out.copy(this.deferredBuffer, this.deferredLength, at, end);
+      this.deferredLength += end - at;
+      return;
+    }
+    this.sendLength = end;
   }
 
   /** @inheritDoc */
@@ -274,35 +291,53 @@ export class ENetDriver implements NetworkDriver {
         sink.onConnected(connectionId);
         return;
       }
-      const config = this.config as ResolvedNetworkConfig;
-      if (this.openCount >= config.connectionsLimit) {
+      if (this.openCount >= (this.config as ResolvedNetworkConfig).connectionsLimit) {
+        // ENet accepted it before the addon began refusing (several arrived in one pass): refuse it now.
         this.stateByHandle[handle] = HandleState.Refused;
-        this.refusedCount++;
+        this.lateRefusedCount++;
         (this.host as NativeHost).disconnect(handle, DisconnectReason.ServerFull, DisconnectMode.Graceful);
         return;
       }
       this.configurePeer(handle);
       this.openCount++;
+      this.updateRefusal();
       sink.onConnected(this.assignId(handle, HandleState.Open));
       return;
     }
     // Disconnect or timeout: the ENet peer is gone either way.
     this.releaseHandle(handle);
+    this.updateRefusal();
     if (connectionId === 0 || state === HandleState.Refused) return;
     if (type === NativeEvent.DisconnectTimeout) sink.onTimeout(connectionId);
     else sink.onDisconnected(connectionId, state === HandleState.Closing ? DisconnectReason.Local : reasonFromWire(data));
   }
 
+  /**
+   * At `connectionsLimit` the addon answers new connection attempts itself with a disconnect carrying ServerFull,
+   * so a refused client never sees Connected; below it, ENet accepts as usual.
+   */
+  private updateRefusal(): void {
+    if (!this.isServer) return;
+    const shouldRefuse = this.openCount >= (this.config as ResolvedNetworkConfig).connectionsLimit;
+    if (shouldRefuse === this.isRefusing) return;
+    this.isRefusing = shouldRefuse;
+    (this.host as NativeHost).setRefuseConnections(shouldRefuse ? DisconnectReason.ServerFull : 0);
+  }
+
   private pushQueuedSends(): void {
-    if (this.sendLength === 0 || this.host === undefined) return;
-    const status = this.host.send(this.sendBuffer, this.sendLength);
+    if (this.host === undefined) return;
+    let status = 0;
+    if (this.sendLength > 0) status = this.host.send(this.sendBuffer, this.sendLength);
+    if (this.deferredLength > 0 && status >= 0) status = this.host.send(this.deferredBuffer, this.deferredLength);
     this.sendLength = 0;
+    this.deferredLength = 0;
     if (status < 0) throw statusError(status, 'send a batch');
   }
 
-  private growSendBuffer(recordBytes: number): void {
+  private growSendBuffers(recordBytes: number): void {
     this.pushQueuedSends();
     this.sendBuffer = Buffer.alloc(align4(recordBytes));
+    this.deferredBuffer = Buffer.alloc(align4(recordBytes));
   }
 
   private reportLocalEnds(): void {

@@ -79,6 +79,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
               kPacketFlagUnreliableFragment);
   SetConstant(env, exports, "RECORD_HEADER_BYTES", kRecordHeaderBytes);
   SetConstant(env, exports, "SEND_HEADER_BYTES", kSendHeaderBytes);
+  // Minimum lengths of the Float64Arrays peerStats()/hostStats() fill.
+  SetConstant(env, exports, "PEER_STATS_LENGTH", kPeerStatsLength);
+  SetConstant(env, exports, "HOST_STATS_LENGTH", kHostStatsLength);
   return exports;
 }
 

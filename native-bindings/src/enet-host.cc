@@ -1,6 +1,7 @@
 #include "enet-host.h"
 
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <string>
 
@@ -39,6 +40,79 @@ inline void WriteU32(uint8_t* p, uint32_t v) {
   p[2] = static_cast<uint8_t>(v >> 16);
   p[3] = static_cast<uint8_t>(v >> 24);
 }
+
+// Big-endian (network order) access for ENet protocol headers. Byte-wise, so
+// they work on unaligned datagram bytes.
+inline uint32_t ReadBE16(const uint8_t* p) {
+  return (static_cast<uint32_t>(p[0]) << 8) | static_cast<uint32_t>(p[1]);
+}
+
+inline uint32_t ReadBE32(const uint8_t* p) {
+  return (static_cast<uint32_t>(p[0]) << 24) |
+         (static_cast<uint32_t>(p[1]) << 16) |
+         (static_cast<uint32_t>(p[2]) << 8) | static_cast<uint32_t>(p[3]);
+}
+
+inline void WriteBE16(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+
+inline void WriteBE32(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v >> 24);
+  p[1] = static_cast<uint8_t>(v >> 16);
+  p[2] = static_cast<uint8_t>(v >> 8);
+  p[3] = static_cast<uint8_t>(v);
+}
+
+// ENet wire layout (identical in ENet 1.3 and this fork, which interoperate):
+// a 2-byte header field (peer id in the low 12 bits, session in bits 12-13,
+// COMPRESSED and SENT_TIME flags in bits 14-15), then a 2-byte sentTime only
+// when SENT_TIME is set, then commands that each start with
+// u8 command, u8 channelID, u16 reliableSequenceNumber. The offsets below are
+// those of the packed ENet structs; the static_asserts pin them.
+constexpr size_t kWireHeaderShort = 2;  // peerID field only
+constexpr size_t kWireHeaderLong = 4;   // peerID + sentTime
+constexpr size_t kConnectOutgoingPeerIdOffset = 4;
+constexpr size_t kConnectIncomingSessionOffset = 6;
+constexpr size_t kConnectChannelCountOffset = 16;
+constexpr size_t kConnectConnectIdOffset = 40;
+constexpr size_t kConnectBytes = 48;
+constexpr size_t kDisconnectDataOffset = 4;
+constexpr size_t kDisconnectBytes = 8;
+static_assert(sizeof(ENetProtocolHeader) == kWireHeaderLong, "");
+static_assert(offsetof(ENetProtocolHeader, sentTime) == kWireHeaderShort, "");
+static_assert(sizeof(ENetProtocolConnect) == kConnectBytes, "");
+static_assert(offsetof(ENetProtocolConnect, outgoingPeerID) ==
+                  kConnectOutgoingPeerIdOffset, "");
+static_assert(offsetof(ENetProtocolConnect, incomingSessionID) ==
+                  kConnectIncomingSessionOffset, "");
+static_assert(offsetof(ENetProtocolConnect, channelCount) ==
+                  kConnectChannelCountOffset, "");
+static_assert(offsetof(ENetProtocolConnect, connectID) ==
+                  kConnectConnectIdOffset, "");
+static_assert(sizeof(ENetProtocolDisconnect) == kDisconnectBytes, "");
+static_assert(offsetof(ENetProtocolDisconnect, data) == kDisconnectDataOffset, "");
+
+// The HostWrap whose enet_host_service() call is running on this thread.
+// ENet only receives datagrams (and so only calls host->intercept) inside
+// enet_host_service(), which only JS_service calls, synchronously: the zpl
+// ENetHost has no user-data field to find the wrapper from, and this needs
+// neither a lock nor a registry that could outlive a host.
+thread_local HostWrap* tServicing = nullptr;
+
+class ServicingScope {
+ public:
+  explicit ServicingScope(HostWrap* host) : previous_(tServicing) {
+    tServicing = host;
+  }
+  ~ServicingScope() { tServicing = previous_; }
+  ServicingScope(const ServicingScope&) = delete;
+  ServicingScope& operator=(const ServicingScope&) = delete;
+
+ private:
+  HostWrap* previous_;
+};
 
 // An integer in [lo, hi]; NaN, infinities and fractions are not.
 inline bool IsIntIn(double v, double lo, double hi) {
@@ -142,6 +216,8 @@ Napi::Function HostWrap::Init(Napi::Env env) {
           InstanceMethod<&HostWrap::JS_peerStats>("peerStats"),
           InstanceMethod<&HostWrap::JS_hostStats>("hostStats"),
           InstanceMethod<&HostWrap::JS_resetPeer>("resetPeer"),
+          InstanceMethod<&HostWrap::JS_setRefuseConnections>(
+              "setRefuseConnections"),
           InstanceMethod<&HostWrap::JS_close>("close"),
       });
 }
@@ -228,9 +304,13 @@ Napi::Value HostWrap::JS_open(const Napi::CallbackInfo& info) {
   peerMtu_ = mtu != 0 ? static_cast<enet_uint32>(mtu)
                       : static_cast<enet_uint32>(ENET_HOST_DEFAULT_MTU);
   host->mtu = ENET_PROTOCOL_MAXIMUM_MTU;
+  // Always installed; it returns at once while connections are accepted.
+  host->intercept = &HostWrap::InterceptThunk;
   host_ = host;
   bytesSent_ = bytesReceived_ = packetsSent_ = packetsReceived_ = 0;
   serviceErrors_ = oversizeDropped_ = sendSkipped_ = 0;
+  refusedConnections_ = 0;
+  refuseData_ = 0;
   addon_->openHosts.insert(this);
   return Napi::Number::New(env, 0);
 }
@@ -419,6 +499,7 @@ Napi::Value HostWrap::JS_service(const Napi::CallbackInfo& info) {
     timeoutMs = 0;  // we already have something to return
   }
 
+  ServicingScope servicing(this);
   int consecutiveErrors = 0;
   for (int i = 0; i < kMaxServiceIterations; ++i) {
     ENetEvent event;
@@ -566,6 +647,7 @@ Napi::Value HostWrap::JS_hostStats(const Napi::CallbackInfo& info) {
   out[5] = static_cast<double>(oversizeDropped_);
   out[6] = static_cast<double>(sendSkipped_);
   out[7] = host_ != nullptr ? static_cast<double>(host_->connectedPeers) : 0;
+  out[8] = static_cast<double>(refusedConnections_);
   return Napi::Number::New(env, 0);
 }
 
@@ -579,6 +661,123 @@ Napi::Value HostWrap::JS_resetPeer(const Napi::CallbackInfo& info) {
   if (peer == nullptr) return Napi::Number::New(env, kErrBadPeer);
   enet_peer_reset(peer);
   return Napi::Number::New(env, 0);
+}
+
+// setRefuseConnections(data): status. 0 accepts new connections (the default
+// after open()); any other uint32 refuses every new one with a DISCONNECT
+// carrying `data`, before ENet allocates a peer: the client sees only that
+// disconnect, never a connect. Connected peers are not affected.
+Napi::Value HostWrap::JS_setRefuseConnections(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireNumber(info, 0, "Expected data to be a number")) {
+    return env.Undefined();
+  }
+  if (host_ == nullptr) return Napi::Number::New(env, kErrState);
+  // No ToUint32 wrapping here: 2^32 silently meaning "accept" would be a trap.
+  double data = NumberAt(info, 0);
+  if (!IsIntIn(data, 0, 4294967295.0)) return Napi::Number::New(env, kErrRange);
+  refuseData_ = static_cast<uint32_t>(data);
+  return Napi::Number::New(env, 0);
+}
+
+int ENET_CALLBACK HostWrap::InterceptThunk(ENetHost* host, void* /*event*/) {
+  HostWrap* self = tServicing;
+  if (self == nullptr || self->host_ != host) return 0;
+  return self->InterceptReceived();
+}
+
+// Mirrors what enet_protocol_handle_incoming_commands() would take as a
+// connection attempt, so that everything else (including malformed datagrams
+// ENet ignores) still reaches ENet untouched:
+//   - header peer id ENET_PROTOCOL_MAXIMUM_PEER_ID (no peer yet), not
+//     compressed (this host has no compressor: ENet drops those);
+//   - exactly one command, CONNECT (ENet ignores a CONNECT followed by more
+//     bytes), with a channel count ENet would accept;
+//   - not a retransmission of a CONNECT ENet already accepted (same address,
+//     port and connectID on a peer that is not DISCONNECTED or CONNECTING, as
+//     in enet_protocol_handle_connect(), which then ignores it).
+int HostWrap::InterceptReceived() {
+  if (refuseData_ == 0) return 0;
+  ENetHost* host = host_;
+  // With checksums the header carries 4 more bytes and the reply would need
+  // one; this addon never sets host->checksum, so just stay out of the way.
+  if (host->checksum != nullptr) return 0;
+  const uint8_t* data = host->receivedData;
+  const size_t length = host->receivedDataLength;
+  if (data == nullptr || length < kWireHeaderShort) return 0;
+
+  const uint32_t field = ReadBE16(data);
+  const uint32_t peerId =
+      field & ~static_cast<uint32_t>(ENET_PROTOCOL_HEADER_FLAG_MASK |
+                                     ENET_PROTOCOL_HEADER_SESSION_MASK);
+  if (peerId != ENET_PROTOCOL_MAXIMUM_PEER_ID) return 0;
+  if ((field & ENET_PROTOCOL_HEADER_FLAG_COMPRESSED) != 0) return 0;
+  const size_t headerSize = (field & ENET_PROTOCOL_HEADER_FLAG_SENT_TIME) != 0
+                                ? kWireHeaderLong
+                                : kWireHeaderShort;
+  if (length != headerSize + kConnectBytes) return 0;
+  const uint8_t* connect = data + headerSize;
+  if ((connect[0] & ENET_PROTOCOL_COMMAND_MASK) != ENET_PROTOCOL_COMMAND_CONNECT) {
+    return 0;
+  }
+  const uint32_t channelCount = ReadBE32(connect + kConnectChannelCountOffset);
+  if (channelCount < ENET_PROTOCOL_MINIMUM_CHANNEL_COUNT ||
+      channelCount > ENET_PROTOCOL_MAXIMUM_CHANNEL_COUNT) {
+    return 0;
+  }
+
+  // connectID is opaque: compared in wire order, as ENet stores it.
+  enet_uint32 connectId;
+  std::memcpy(&connectId, connect + kConnectConnectIdOffset, sizeof(connectId));
+  for (size_t i = 0; i < host->peerCount; ++i) {
+    const ENetPeer& peer = host->peers[i];
+    if (peer.state != ENET_PEER_STATE_DISCONNECTED &&
+        peer.state != ENET_PEER_STATE_CONNECTING &&
+        std::memcmp(&peer.address.host, &host->receivedAddress.host,
+                    sizeof(peer.address.host)) == 0 &&
+        peer.address.port == host->receivedAddress.port &&
+        peer.connectID == connectId) {
+      return 0;
+    }
+  }
+
+  ++refusedConnections_;
+  const uint32_t target = ReadBE16(connect + kConnectOutgoingPeerIdOffset);
+  // A client that named no peer of its own cannot be addressed: drop its
+  // attempt silently rather than let ENet accept it.
+  if (target >= ENET_PROTOCOL_MAXIMUM_PEER_ID) return 1;
+
+  // A connecting peer has outgoingPeerID == ENET_PROTOCOL_MAXIMUM_PEER_ID, so
+  // ENet (1.3 and this fork) checks no session bits before VERIFY_CONNECT;
+  // they are still set to what ENet would answer from a fresh peer slot.
+  const uint32_t requested = connect[kConnectIncomingSessionOffset];
+  const uint32_t session =
+      requested == 0xFF
+          ? 0
+          : (requested + 1) & (ENET_PROTOCOL_HEADER_SESSION_MASK >>
+                               ENET_PROTOCOL_HEADER_SESSION_SHIFT);
+
+  // Header without SENT_TIME (nothing to acknowledge), then one DISCONNECT:
+  // no ACKNOWLEDGE flag, channel 0xFF, sequence 0, data = refuseData_. A
+  // CONNECTING client turns it into a DISCONNECT event with that data
+  // (enet_protocol_handle_disconnect: CONNECTING -> ZOMBIE, eventData).
+  uint8_t reply[kWireHeaderShort + kDisconnectBytes];
+  WriteBE16(reply, target | (session << ENET_PROTOCOL_HEADER_SESSION_SHIFT));
+  uint8_t* command = reply + kWireHeaderShort;
+  command[0] = ENET_PROTOCOL_COMMAND_DISCONNECT;
+  command[1] = 0xFF;
+  WriteBE16(command + 2, 0);
+  WriteBE32(command + kDisconnectDataOffset, refuseData_);
+
+  ENetBuffer buffer;
+  buffer.data = reply;
+  buffer.dataLength = sizeof(reply);
+  int sent = enet_socket_send(host->socket, &host->receivedAddress, &buffer, 1);
+  if (sent > 0) {
+    host->totalSentData += static_cast<enet_uint32>(sent);
+    host->totalSentPackets++;
+  }
+  return 1;
 }
 
 // close(notifyData?): void

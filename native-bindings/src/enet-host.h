@@ -42,7 +42,16 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   Napi::Value JS_peerStats(const Napi::CallbackInfo& info);
   Napi::Value JS_hostStats(const Napi::CallbackInfo& info);
   Napi::Value JS_resetPeer(const Napi::CallbackInfo& info);
+  Napi::Value JS_setRefuseConnections(const Napi::CallbackInfo& info);
   Napi::Value JS_close(const Napi::CallbackInfo& info);
+
+  // host->intercept, installed by open(): finds the HostWrap being serviced
+  // on this thread and lets it look at the datagram ENet just received.
+  static int ENET_CALLBACK InterceptThunk(ENetHost* host, void* event);
+
+  // While refuseData_ != 0: answers a new CONNECT with a DISCONNECT carrying
+  // refuseData_ and drops it (1); anything else goes to ENet as usual (0).
+  int InterceptReceived();
 
   // Peer for a JS handle, or nullptr when the host is closed or the handle is
   // not an integer index into host_->peers.
@@ -72,6 +81,11 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   uint64_t serviceErrors_ = 0;
   uint64_t oversizeDropped_ = 0;
   uint64_t sendSkipped_ = 0;
+  uint64_t refusedConnections_ = 0;
+
+  // setRefuseConnections(): 0 accepts connections, anything else is the
+  // disconnect data every new connection attempt is refused with.
+  uint32_t refuseData_ = 0;
 };
 
 }  // namespace netpeer

@@ -68,8 +68,9 @@ constexpr uint32_t kSendFlagsOffset = 8;
 
 // Float64Array slots filled by Host#peerStats().
 constexpr uint32_t kPeerStatsLength = 12;
-// Float64Array slots filled by Host#hostStats().
-constexpr uint32_t kHostStatsLength = 8;
+// Float64Array slots filled by Host#hostStats(); slot 8 (refusedConnections)
+// was added after the first eight, which keep their meaning.
+constexpr uint32_t kHostStatsLength = 9;
 
 // Records start at multiples of 4 so JS can read them with a DataView
 // without unaligned access penalties.
