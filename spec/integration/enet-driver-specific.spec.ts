@@ -67,6 +67,29 @@ describe('ENetDriver', () => {
     });
   });
 
+  describe('with a 1-channel peer, unreliable traffic sent in the same tick as reliable traffic', () => {
+    it('still delivers UnreliableOrdered messages queued before a Reliable one', async () => {
+      const server = create({ channelCount: 1 });
+      server.listen();
+      const client = create({ port: server.localPort, channelCount: 1 });
+      client.connect();
+      await pumpUntil(peers, log, () => log.of(client, NetworkEventType.Connected).length === 1);
+      for (let i = 0; i < 30; i++) {
+        const message = client.beginSendMessage();
+        message.writeUInt32(i);
+        client.endSendMessage(NetworkChannelType.UnreliableOrdered, message);
+      }
+      const marker = client.beginSendMessage();
+      marker.writeUInt32(1000);
+      client.endSendMessage(NetworkChannelType.Reliable, marker);
+      await pumpUntil(peers, log, () => log.messagesOf(server).some((b) => b.readUInt32LE(0) === 1000));
+      await pumpUntil(peers, log, () => true, { maxTicks: 20 });
+      const ordered = log.messagesOf(server).map((b) => b.readUInt32LE(0)).filter((v) => v < 1000);
+      // Loopback does not drop 30 small datagrams: before the fix ENet discarded every one of them as stale.
+      expect(ordered).to.deep.equal([...Array(30).keys()]);
+    });
+  });
+
   describe('#send()', () => {
     it('sends an unreliable message larger than one datagram as unreliable fragments that arrive whole', async () => {
       const server = create({ messageSize: 8000 });
