@@ -13,6 +13,9 @@ export type { FloatList } from './network-message';
 export { MessagePool } from './message-pool';
 export { NetworkChannelType } from './network-channel-type';
 
+// Statistics
+export { NetworkStats, RATE_WINDOW_MS } from './network-stats';
+
 // Errors
 export { NetworkError, NetworkErrorCode, isNetworkError } from './errors';
 export type { NetworkErrorOptions } from './errors';

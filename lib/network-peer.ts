@@ -7,6 +7,7 @@ import { resolveConfig, type NetworkConfig, type ResolvedNetworkConfig } from '.
 import { ConnectionState, NetworkConnection } from './network-connection';
 import { DisconnectReason, NetworkEventType, type NetworkEvent } from './network-event';
 import type { NetworkMessage } from './network-message';
+import { NetworkStats, RateMeter } from './network-stats';
 
 const Role = { None: 0, Server: 1, Client: 2, ShutDown: 3 } as const;
 type Role = (typeof Role)[keyof typeof Role];
@@ -26,6 +27,7 @@ export class NetworkPeer {
   private readonly driver: NetworkDriver;
   private readonly events = new EventQueue();
   private readonly connections = new Map<number, NetworkConnection>();
+  private readonly rates = new RateMeter();
   private role: Role = Role.None;
   private serverConnection: NetworkConnection | undefined;
 
@@ -201,6 +203,23 @@ export class NetworkPeer {
     this.pool.release(message);
   }
 
+  /**
+   * A status snapshot: of `connection`, or host-wide totals without one. Rates cover the last window of at least one
+   * second. A connection that already ended reports zeros (`connections` 0).
+   * @param out - filled and returned; pass one to reuse (default: a new object)
+   * @throws TypeError if `connection` is not one of this peer's, or the peer was shut down
+   */
+  getStats(connection?: NetworkConnection, out: NetworkStats = new NetworkStats()): NetworkStats {
+    this.assertAlive('getStats()');
+    if (connection !== undefined) this.assertOwnConnection(connection, 'getStats()');
+    out.clear();
+    const key = connection === undefined ? 0 : connection.connectionId;
+    if (this.driver.collectStats(connection?.connectionId, out)) this.rates.update(key, out, performance.now());
+    out.poolInUse = this.pool.inUse;
+    out.poolHighWater = this.pool.highWater;
+    return out;
+  }
+
   /** Pushes queued sends to the wire now rather than at the next `popEvent()`. */
   flush(): void {
     this.assertAlive('flush()');
@@ -277,6 +296,7 @@ export class NetworkPeer {
       if (connection === undefined) return;
       connection.state = ConnectionState.Ended;
       connections.delete(connectionId);
+      this.rates.forget(connectionId);
       events.push(type, connection, null, reason);
     };
     return {

@@ -4,9 +4,12 @@ import { NetworkChannelType } from '../network-channel-type';
 import type { NetworkConnection } from '../network-connection';
 import { DisconnectReason, reasonFromWire } from '../network-event';
 import type { NetworkMessage } from '../network-message';
+import type { NetworkStats } from '../network-stats';
 import {
   DisconnectMode,
+  HOST_STATS_LENGTH,
   NativeEvent,
+  PEER_STATS_LENGTH,
   NativeStatus,
   PacketFlag,
   RECORD_HEADER_BYTES,
@@ -63,6 +66,14 @@ export class ENetDriver implements NetworkDriver {
   private idByHandle = new Uint32Array(0);
   private stateByHandle = new Uint8Array(0);
   private channelsByHandle = new Uint8Array(0);
+  /** Messages sent to and received from each handle's current connection. */
+  private messagesSentByHandle = new Float64Array(0);
+  private messagesReceivedByHandle = new Float64Array(0);
+  private messagesSentTotal = 0;
+  private messagesReceivedTotal = 0;
+  private receiveStalls = 0;
+  private readonly peerFigures = new Float64Array(PEER_STATS_LENGTH);
+  private readonly hostFigures = new Float64Array(HOST_STATS_LENGTH);
   private readonly handleById = new Map<number, number>();
   private nextConnectionId = 1;
   private openCount = 0;
@@ -197,9 +208,11 @@ export class ENetDriver implements NetworkDriver {
       const handle = this.handleById.get(target.connectionId);
       if (handle === undefined || this.stateByHandle[handle] !== HandleState.Open) continue;
       if (this.channelsByHandle[handle] < CHANNELS_PER_TYPE) singleChannel = true;
+      this.messagesSentByHandle[handle]++;
       out.writeUInt32LE(handle, at + SEND_HEADER_BYTES + 4 * handles++);
     }
     if (handles === 0) return;
+    this.messagesSentTotal += handles;
     out.writeUInt32LE(length, at);
     out.writeUInt16LE(handles, at + 4);
     // A list mixing 1-channel and 4-channel peers goes on channel 0: the only channel every target has.
@@ -224,12 +237,77 @@ export class ENetDriver implements NetworkDriver {
     this.host.flush();
   }
 
+  /** @inheritDoc */
+  collectStats(connectionId: number | undefined, out: NetworkStats): boolean {
+    const host = this.host;
+    if (connectionId !== undefined) {
+      const handle = this.handleById.get(connectionId);
+      if (host === undefined || handle === undefined || this.isDisposed) return false;
+      this.readPeer(host, handle, out);
+      out.messagesSent = this.messagesSentByHandle[handle];
+      out.messagesReceived = this.messagesReceivedByHandle[handle];
+      out.connections = this.stateByHandle[handle] === HandleState.Open ? 1 : 0;
+      return true;
+    }
+    out.messagesSent = this.messagesSentTotal;
+    out.messagesReceived = this.messagesReceivedTotal;
+    out.receiveStalls = this.receiveStalls;
+    if (host === undefined || this.idByHandle.length === 0) return true;
+    const figures = this.hostFigures;
+    if (!this.isDisposed) {
+      // Host-wide RTT is the mean over open connections; loss and queues are summed.
+      let rttSum = 0;
+      let varianceSum = 0;
+      let lossSum = 0;
+      let lostSum = 0;
+      for (const handle of this.handleById.values()) {
+        if (this.stateByHandle[handle] !== HandleState.Open) continue;
+        this.readPeer(host, handle, out);
+        rttSum += out.rttMs;
+        varianceSum += out.rttVarianceMs;
+        lossSum += out.packetLossPercent;
+        lostSum += out.packetsLost;
+        out.connections++;
+      }
+      const open = Math.max(1, out.connections);
+      out.rttMs = rttSum / open;
+      out.rttVarianceMs = varianceSum / open;
+      out.packetLossPercent = lossSum / open;
+      out.packetsLost = lostSum;
+    }
+    host.hostStats(figures);
+    out.bytesSent = figures[0];
+    out.bytesReceived = figures[1];
+    out.packetsSent = figures[2];
+    out.serviceErrors = figures[4];
+    out.oversizeDropped = figures[5];
+    out.refusedConnections = figures[8] + this.lateRefusedCount;
+    return true;
+  }
+
+  /** Copies one ENet peer's figures into `out`; queues add up, so several peers can be read into one `out`. */
+  private readPeer(host: NativeHost, handle: number, out: NetworkStats): void {
+    const figures = this.peerFigures;
+    if (host.peerStats(handle, figures) < 0) return;
+    out.rttMs = figures[0];
+    out.rttVarianceMs = figures[1];
+    out.packetsSent = figures[2];
+    out.packetsLost = figures[3];
+    out.bytesSent = figures[4];
+    out.bytesReceived = figures[5];
+    out.unacknowledgedBytes += figures[6];
+    out.pendingReliableBytes += figures[7];
+    out.packetLossPercent = figures[9] * 100;
+  }
+
   private openHost(address: string, port: number, peerLimit: number, channelCount: number): void {
     const status = (this.host as NativeHost).open(address, port, peerLimit, channelCount === 1 ? 1 : CHANNELS_PER_TYPE, 0);
     if (status < 0) throw statusError(status, `open a host on ${address || 'any'}:${port}`);
     this.idByHandle = new Uint32Array(peerLimit);
     this.stateByHandle = new Uint8Array(peerLimit);
     this.channelsByHandle = new Uint8Array(peerLimit);
+    this.messagesSentByHandle = new Float64Array(peerLimit);
+    this.messagesReceivedByHandle = new Float64Array(peerLimit);
   }
 
   private configurePeer(handle: number): void {
@@ -241,6 +319,8 @@ export class ENetDriver implements NetworkDriver {
     const connectionId = this.nextConnectionId++;
     this.idByHandle[handle] = connectionId;
     this.stateByHandle[handle] = state;
+    this.messagesSentByHandle[handle] = 0;
+    this.messagesReceivedByHandle[handle] = 0;
     this.handleById.set(connectionId, handle);
     return connectionId;
   }
@@ -267,7 +347,12 @@ export class ENetDriver implements NetworkDriver {
           this.droppedAfterEndCount++;
         } else {
           const message = sink.acquireReceiveMessage();
-          if (message === undefined) return false;
+          if (message === undefined) {
+            this.receiveStalls++;
+            return false;
+          }
+          this.messagesReceivedByHandle[handle]++;
+          this.messagesReceivedTotal++;
           records.copy(message.buffer, 0, at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + length);
           message.setReceived(length);
           sink.onMessage(connectionId, message);

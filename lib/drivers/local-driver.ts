@@ -4,6 +4,7 @@ import type { NetworkChannelType } from '../network-channel-type';
 import type { NetworkConnection } from '../network-connection';
 import { DisconnectReason } from '../network-event';
 import type { NetworkMessage } from '../network-message';
+import type { NetworkStats } from '../network-stats';
 import { LocalInbox, LocalRecordKind } from './local-inbox';
 import { LocalNetwork, type LocalListener } from './local-network';
 import type { DriverSink, NetworkDriver } from './network-driver';
@@ -28,6 +29,15 @@ interface LinkEnd {
   remoteId: number;
   /** While connecting: when to give up, in clock milliseconds. */
   timeoutAtMs: number;
+  bytesSent: number;
+  bytesReceived: number;
+  messagesSent: number;
+  messagesReceived: number;
+}
+
+/** A fresh link end. */
+function newEnd(state: EndState, remote: LocalDriver | undefined, remoteId: number, timeoutAtMs: number): LinkEnd {
+  return { state, remote, remoteId, timeoutAtMs, bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0 };
 }
 
 /**
@@ -51,6 +61,10 @@ export class LocalDriver implements NetworkDriver, LocalListener {
   private nextConnectionId = 1;
   private connectingCount = 0;
   private oversizeDropped = 0;
+  private receiveStalls = 0;
+  private refusedConnections = 0;
+  /** Host-wide totals: [bytesSent, bytesReceived, messagesSent, messagesReceived]. */
+  private readonly totals = [0, 0, 0, 0];
 
   /** @param options - see {@link LocalDriverOptions} */
   constructor(options: LocalDriverOptions = {}) {
@@ -101,12 +115,7 @@ export class LocalDriver implements NetworkDriver, LocalListener {
     const config = this.requireConfig();
     if (this.port === 0) this.port = this.network.allocateEphemeralPort();
     const connectionId = this.nextConnectionId++;
-    const end: LinkEnd = {
-      state: EndState.Connecting,
-      remote: undefined,
-      remoteId: 0,
-      timeoutAtMs: this.clock.nowMs() + config.timeoutMinimumMs,
-    };
+    const end = newEnd(EndState.Connecting, undefined, 0, this.clock.nowMs() + config.timeoutMinimumMs);
     this.links.set(connectionId, end);
     this.connectingCount++;
     this.network.requestConnection(config.address, config.port, {
@@ -183,22 +192,56 @@ export class LocalDriver implements NetworkDriver, LocalListener {
     const end = this.links.get(connectionId);
     if (end === undefined || end.state !== EndState.Open || end.remote === undefined) return;
     end.remote.deliver(LocalRecordKind.Data, channel, end.remoteId, message.buffer, message.length);
+    end.bytesSent += message.length;
+    end.messagesSent++;
+    this.totals[0] += message.length;
+    this.totals[2]++;
+  }
+
+  /** @inheritDoc */
+  collectStats(connectionId: number | undefined, out: NetworkStats): boolean {
+    if (connectionId === undefined) {
+      [out.bytesSent, out.bytesReceived, out.messagesSent, out.messagesReceived] = this.totals;
+      out.packetsSent = this.totals[2];
+      out.receiveStalls = this.receiveStalls;
+      out.oversizeDropped = this.oversizeDropped;
+      out.refusedConnections = this.refusedConnections;
+      for (const end of this.links.values()) if (end.state === EndState.Open) out.connections++;
+      return true;
+    }
+    const end = this.links.get(connectionId);
+    if (end === undefined) return false;
+    out.bytesSent = end.bytesSent;
+    out.bytesReceived = end.bytesReceived;
+    out.messagesSent = end.messagesSent;
+    out.packetsSent = end.messagesSent;
+    out.messagesReceived = end.messagesReceived;
+    out.connections = end.state === EndState.Open ? 1 : 0;
+    return true;
   }
 
   /** @returns false when the pool is empty and the record must wait */
   private receiveData(sink: DriverSink): boolean {
     const inbox = this.inbox;
     const connectionId = inbox.connectionId;
-    if (!this.links.has(connectionId)) return true;
+    const end = this.links.get(connectionId);
+    if (end === undefined) return true;
     const length = inbox.payloadLength;
     if (length > (this.config as ResolvedNetworkConfig).messageSize) {
       this.oversizeDropped++;
       return true;
     }
     const message = sink.acquireReceiveMessage();
-    if (message === undefined) return false;
+    if (message === undefined) {
+      this.receiveStalls++;
+      return false;
+    }
     inbox.copyPayload(message.buffer);
     message.setReceived(length);
+    end.bytesReceived += length;
+    end.messagesReceived++;
+    this.totals[1] += length;
+    this.totals[3]++;
     sink.onMessage(connectionId, message);
     return true;
   }
@@ -245,12 +288,13 @@ export class LocalDriver implements NetworkDriver, LocalListener {
     if (request === undefined) return;
     const config = this.requireConfig();
     if (this.links.size >= config.connectionsLimit) {
+      this.refusedConnections++;
       request.refuse(DisconnectReason.ServerFull);
       return;
     }
     const connectionId = this.nextConnectionId++;
     const client = request.client as LocalDriver;
-    this.links.set(connectionId, { state: EndState.Open, remote: client, remoteId: request.clientConnectionId, timeoutAtMs: 0 });
+    this.links.set(connectionId, newEnd(EndState.Open, client, request.clientConnectionId, 0));
     sink.onConnected(connectionId);
     request.accept(this, connectionId);
   }

@@ -3,6 +3,7 @@ import type { NetworkChannelType } from '../network-channel-type';
 import type { NetworkConnection } from '../network-connection';
 import type { DisconnectReason } from '../network-event';
 import type { NetworkMessage } from '../network-message';
+import type { NetworkStats } from '../network-stats';
 
 /**
  * What a driver reports into, implemented by the peer. A driver calls it only from inside its own `service()`, so
@@ -68,4 +69,10 @@ export interface NetworkDriver {
   send(channel: NetworkChannelType, message: NetworkMessage, targets: NetworkConnection | readonly NetworkConnection[]): void;
   /** Pushes queued sends to the wire now instead of at the next `service()`. */
   flush(): void;
+  /**
+   * Fills the driver's figures of one connection, or host-wide totals when `connectionId` is undefined, into `out`
+   * (already cleared; the peer adds the pool figures and the per-second rates).
+   * @returns false when the connection is not known (it ended)
+   */
+  collectStats(connectionId: number | undefined, out: NetworkStats): boolean;
 }

@@ -209,6 +209,29 @@ export function describeDriverConformance(target: ConformanceTarget): void {
       expect(new Set(seenAtClient).size).to.equal(3);
     });
 
+    it('counts messages and bytes per connection and host-wide in getStats()', async () => {
+      const { server, client, atServer } = await connectedPair();
+      const toServer = log.of(client, NetworkEventType.Connected)[0].connection;
+      for (let i = 0; i < 10; i++) {
+        const message = client.beginSendMessage();
+        message.writeBytes(new Uint8Array(100));
+        client.endSendMessage(NetworkChannelType.Reliable, message);
+      }
+      await pump(() => log.messagesOf(server).length === 10);
+      const sent = client.getStats(toServer);
+      const received = server.getStats(atServer);
+      const host = server.getStats();
+      expect([sent.messagesSent, received.messagesReceived, host.messagesReceived]).to.deep.equal([10, 10, 10]);
+      expect(sent.bytesSent).to.be.at.least(1000);
+      expect(received.bytesReceived).to.be.at.least(1000);
+      expect([received.connections, host.connections]).to.deep.equal([1, 1]);
+      expect(host.poolInUse).to.equal(0);
+      expect(host.poolHighWater).to.be.at.least(1);
+      NetworkPeer.shutdownPeer(client);
+      await pump(() => log.of(server, NetworkEventType.Disconnected).length === 1);
+      expect(server.getStats(atServer).connections, 'an ended connection reports zeros').to.equal(0);
+    });
+
     it('carries every value type byte for byte', async () => {
       const { server, client } = await connectedPair();
       const message = client.beginSendMessage();

@@ -90,6 +90,30 @@ describe('ENetDriver', () => {
     });
   });
 
+  describe('#getStats()', () => {
+    it('reports ENet\'s round-trip time and wire bytes for a connection', async () => {
+      const server = create({});
+      server.listen();
+      const client = create({ port: server.localPort });
+      client.connect();
+      await pumpUntil(peers, log, () => log.of(server, NetworkEventType.Connected).length === 1);
+      const atServer = log.of(server, NetworkEventType.Connected)[0].connection;
+      for (let i = 0; i < 20; i++) {
+        const message = server.beginSendMessage();
+        message.writeUInt32(i);
+        server.endSendMessage(NetworkChannelType.Reliable, message, atServer);
+      }
+      await pumpUntil(peers, log, () => log.messagesOf(client).length === 20);
+      const stats = server.getStats(atServer);
+      // ENet starts its estimate at 500 ms and moves it toward measured loopback round trips.
+      expect(stats.rttMs).to.be.within(0, 500);
+      expect(stats.packetsSent).to.be.at.least(20);
+      // 20 payloads of 4 bytes plus ENet's command headers.
+      expect(stats.bytesSent).to.be.greaterThan(80);
+      expect(server.getStats().connections).to.equal(1);
+    });
+  });
+
   describe('#send()', () => {
     it('sends an unreliable message larger than one datagram as unreliable fragments that arrive whole', async () => {
       const server = create({ messageSize: 8000 });
