@@ -25,6 +25,10 @@ export type { NetworkDriver, DriverSink } from './drivers/network-driver';
 export { LocalDriver } from './drivers/local-driver';
 export type { LocalDriverOptions } from './drivers/local-driver';
 export { LocalNetwork } from './drivers/local-network';
+export { SimulatedDriver } from './drivers/simulated-driver';
+export type { DatagramImpairable, SimulationCounters } from './drivers/simulated-driver';
+export type { LinkConditions, SimulationOptions } from './drivers/link-conditions';
+export type { OutgoingMessage } from './drivers/network-driver';
 
 // Time
 export { ManualClock, systemClock } from './clock';

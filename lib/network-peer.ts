@@ -301,6 +301,7 @@ export class NetworkPeer {
     };
     return {
       acquireReceiveMessage: () => pool.tryAcquire(),
+      releaseReceiveMessage: (message) => pool.release(message),
       onConnected: (connectionId) => {
         let connection = connections.get(connectionId);
         if (connection === undefined) {

@@ -3,7 +3,6 @@ import type { ResolvedNetworkConfig } from '../network-config';
 import { NetworkChannelType } from '../network-channel-type';
 import type { NetworkConnection } from '../network-connection';
 import { DisconnectReason, reasonFromWire } from '../network-event';
-import type { NetworkMessage } from '../network-message';
 import type { NetworkStats } from '../network-stats';
 import {
   DisconnectMode,
@@ -17,7 +16,7 @@ import {
   loadNativeBinding,
   type NativeHost,
 } from './enet-binding';
-import type { DriverSink, NetworkDriver } from './network-driver';
+import type { DriverSink, NetworkDriver, OutgoingMessage } from './network-driver';
 
 /** ENet channels a netpeer host asks for: one per channel type. */
 const CHANNELS_PER_TYPE = 4;
@@ -30,6 +29,13 @@ const HandleState = { Free: 0, Connecting: 1, Open: 2, Closing: 3, Refused: 4 } 
 
 /** ENet channel of each channel type on a 4-channel connection; a 1-channel (Flax) connection uses channel 0. */
 const CHANNEL_OF_TYPE = [0, 0, 1, 2, 3];
+/** Channel type of each ENet channel on a 4-channel connection. */
+const TYPE_OF_CHANNEL: readonly NetworkChannelType[] = [
+  NetworkChannelType.Unreliable,
+  NetworkChannelType.UnreliableOrdered,
+  NetworkChannelType.Reliable,
+  NetworkChannelType.ReliableOrdered,
+];
 /**
  * ENet packet flags of each channel type, the same on both kinds of connection. They are Flax's flags (unsequenced
  * for Unreliable, none for UnreliableOrdered, reliable for both reliable types) plus unreliable fragments, so that
@@ -189,7 +195,7 @@ export class ENetDriver implements NetworkDriver {
   }
 
   /** @inheritDoc */
-  send(channel: NetworkChannelType, message: NetworkMessage, targets: NetworkConnection | readonly NetworkConnection[]): void {
+  send(channel: NetworkChannelType, message: OutgoingMessage, targets: NetworkConnection | readonly NetworkConnection[]): void {
     const length = message.length;
     const isList = Array.isArray(targets);
     const targetCount = isList ? (targets as readonly NetworkConnection[]).length : 1;
@@ -355,7 +361,8 @@ export class ENetDriver implements NetworkDriver {
           this.messagesReceivedTotal++;
           records.copy(message.buffer, 0, at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + length);
           message.setReceived(length);
-          sink.onMessage(connectionId, message);
+          const shared = this.channelsByHandle[handle] < CHANNELS_PER_TYPE;
+          sink.onMessage(connectionId, message, shared ? sharedChannelTypeOf(records[at + 2]) : TYPE_OF_CHANNEL[records[at + 1] & 3]);
         }
       } else {
         this.handleConnectionRecord(sink, type, handle, records[at + 1], records.readUInt32LE(at + 8));
@@ -433,6 +440,15 @@ export class ENetDriver implements NetworkDriver {
     if (this.config === undefined || this.isDisposed) throw new TypeError('Expected an initialized ENetDriver that was not disposed');
     return this.config;
   }
+}
+
+/**
+ * The channel type of a packet received on a shared channel 0, from its flags. Both reliable types arrive in order
+ * there, so they read as ReliableOrdered; unreliable fragments read as UnreliableOrdered (they are sequenced).
+ */
+function sharedChannelTypeOf(flags: number): NetworkChannelType {
+  if ((flags & PacketFlag.Reliable) !== 0) return NetworkChannelType.ReliableOrdered;
+  return (flags & PacketFlag.Unsequenced) !== 0 ? NetworkChannelType.Unreliable : NetworkChannelType.UnreliableOrdered;
 }
 
 /** The literal to bind for a configured listen address: `any` is the dual-stack wildcard. */

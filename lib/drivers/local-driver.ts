@@ -3,11 +3,10 @@ import type { ResolvedNetworkConfig } from '../network-config';
 import type { NetworkChannelType } from '../network-channel-type';
 import type { NetworkConnection } from '../network-connection';
 import { DisconnectReason } from '../network-event';
-import type { NetworkMessage } from '../network-message';
 import type { NetworkStats } from '../network-stats';
 import { LocalInbox, LocalRecordKind } from './local-inbox';
 import { LocalNetwork, type LocalListener } from './local-network';
-import type { DriverSink, NetworkDriver } from './network-driver';
+import type { DriverSink, NetworkDriver, OutgoingMessage } from './network-driver';
 
 /** Options of {@link LocalDriver}. */
 export interface LocalDriverOptions {
@@ -154,7 +153,7 @@ export class LocalDriver implements NetworkDriver, LocalListener {
   }
 
   /** @inheritDoc */
-  send(channel: NetworkChannelType, message: NetworkMessage, targets: NetworkConnection | readonly NetworkConnection[]): void {
+  send(channel: NetworkChannelType, message: OutgoingMessage, targets: NetworkConnection | readonly NetworkConnection[]): void {
     if (Array.isArray(targets)) {
       for (let i = 0; i < targets.length; i++) this.sendTo(channel, message, targets[i].connectionId);
     } else {
@@ -188,7 +187,7 @@ export class LocalDriver implements NetworkDriver, LocalListener {
     this.inbox.append(LocalRecordKind.Accept, 0, connectionId);
   }
 
-  private sendTo(channel: NetworkChannelType, message: NetworkMessage, connectionId: number): void {
+  private sendTo(channel: NetworkChannelType, message: OutgoingMessage, connectionId: number): void {
     const end = this.links.get(connectionId);
     if (end === undefined || end.state !== EndState.Open || end.remote === undefined) return;
     end.remote.deliver(LocalRecordKind.Data, channel, end.remoteId, message.buffer, message.length);
@@ -242,7 +241,7 @@ export class LocalDriver implements NetworkDriver, LocalListener {
     end.messagesReceived++;
     this.totals[1] += length;
     this.totals[3]++;
-    sink.onMessage(connectionId, message);
+    sink.onMessage(connectionId, message, inbox.arg as NetworkChannelType);
     return true;
   }
 

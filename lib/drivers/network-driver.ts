@@ -21,8 +21,16 @@ export interface DriverSink {
   onDisconnected(connectionId: number, reason: DisconnectReason): void;
   /** The connection (or connection attempt) `connectionId` got no answer in time. Nothing for that id follows. */
   onTimeout(connectionId: number): void;
-  /** `message` (from `acquireReceiveMessage()`, filled with `setReceived`) arrived on `connectionId`. */
-  onMessage(connectionId: number, message: NetworkMessage): void;
+  /** `message` (from `acquireReceiveMessage()`, filled with `setReceived`) arrived on `connectionId` over `channel`. */
+  onMessage(connectionId: number, message: NetworkMessage, channel: NetworkChannelType): void;
+  /** Gives back a message from `acquireReceiveMessage()` that will not be delivered (a decorator dropped it). */
+  releaseReceiveMessage(message: NetworkMessage): void;
+}
+
+/** The bytes a driver sends: `buffer[0, length)`. A `NetworkMessage` is one. */
+export interface OutgoingMessage {
+  readonly buffer: Uint8Array;
+  readonly length: number;
 }
 
 /**
@@ -66,7 +74,7 @@ export interface NetworkDriver {
    * copies the bytes before returning; the message is untouched. Targets that ended are skipped.
    * @throws NetworkError `MESSAGE_TOO_LARGE` or `SEND_QUEUE_FULL`; nothing was queued to any target
    */
-  send(channel: NetworkChannelType, message: NetworkMessage, targets: NetworkConnection | readonly NetworkConnection[]): void;
+  send(channel: NetworkChannelType, message: OutgoingMessage, targets: NetworkConnection | readonly NetworkConnection[]): void;
   /** Pushes queued sends to the wire now instead of at the next `service()`. */
   flush(): void;
   /**
