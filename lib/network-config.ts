@@ -30,6 +30,12 @@ export interface NetworkConfig {
   timeoutMinimumMs?: number;
   /** A silent connection is always declared lost after this many milliseconds; >= `timeoutMinimumMs`. 10..3,600,000. Default: 30000 (ENet's). */
   timeoutMaximumMs?: number;
+  /**
+   * Most bytes queued for one connection and not yet delivered (not yet acknowledged, on ENet); a send over it throws
+   * `SEND_QUEUE_FULL`, so a peer sending faster than the link carries cannot grow memory without bound.
+   * 1,024..1,073,741,824. Default: 524,288 (512 KiB).
+   */
+  sendQueueLimitBytes?: number;
 }
 
 /** A {@link NetworkConfig} with every field present and checked. */
@@ -48,6 +54,7 @@ export const DEFAULT_CONFIG: Readonly<ResolvedNetworkConfig> = Object.freeze({
   timeoutLimit: 32,
   timeoutMinimumMs: 5000,
   timeoutMaximumMs: 30000,
+  sendQueueLimitBytes: 512 * 1024,
 } as const);
 
 /** Largest pool a peer may allocate, in bytes (`messagePoolSize * messageSize`). */
@@ -62,6 +69,7 @@ const INTEGER_RANGES: ReadonlyArray<readonly [keyof NetworkConfig, number, numbe
   ['timeoutLimit', 1, 1024],
   ['timeoutMinimumMs', 10, 3_600_000],
   ['timeoutMaximumMs', 10, 3_600_000],
+  ['sendQueueLimitBytes', 1024, 1024 * 1024 * 1024],
 ];
 
 const KNOWN_OPTIONS = new Set<string>(Object.keys(DEFAULT_CONFIG));

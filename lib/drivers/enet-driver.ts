@@ -74,6 +74,12 @@ export class ENetDriver implements NetworkDriver {
   private channelsByHandle = new Uint8Array(0);
   /** Messages sent to and received from each handle's current connection. */
   private messagesSentByHandle = new Float64Array(0);
+  /**
+   * Bytes queued or unacknowledged per handle: ENet's figure at the last look plus what JS sent since. ENet is asked
+   * again only when this estimate reaches `sendQueueLimitBytes`, so a send costs no native call until the link is
+   * nearly saturated.
+   */
+  private queuedEstimateByHandle = new Float64Array(0);
   private messagesReceivedByHandle = new Float64Array(0);
   private messagesSentTotal = 0;
   private messagesReceivedTotal = 0;
@@ -205,6 +211,12 @@ export class ENetDriver implements NetworkDriver {
       this.pushQueuedSends();
     }
 
+    // Every target is checked before any is queued, so a full queue leaves nothing half-sent.
+    for (let i = 0; i < targetCount; i++) {
+      const target = isList ? (targets as readonly NetworkConnection[])[i] : (targets as NetworkConnection);
+      const handle = this.handleById.get(target.connectionId);
+      if (handle !== undefined) this.assertRoom(handle, target.connectionId, length);
+    }
     const out = this.sendBuffer;
     const at = this.sendLength;
     let handles = 0;
@@ -215,6 +227,7 @@ export class ENetDriver implements NetworkDriver {
       if (handle === undefined || this.stateByHandle[handle] !== HandleState.Open) continue;
       if (this.channelsByHandle[handle] < CHANNELS_PER_TYPE) singleChannel = true;
       this.messagesSentByHandle[handle]++;
+      this.queuedEstimateByHandle[handle] += length;
       out.writeUInt32LE(handle, at + SEND_HEADER_BYTES + 4 * handles++);
     }
     if (handles === 0) return;
@@ -314,6 +327,7 @@ export class ENetDriver implements NetworkDriver {
     this.channelsByHandle = new Uint8Array(peerLimit);
     this.messagesSentByHandle = new Float64Array(peerLimit);
     this.messagesReceivedByHandle = new Float64Array(peerLimit);
+    this.queuedEstimateByHandle = new Float64Array(peerLimit);
   }
 
   private configurePeer(handle: number): void {
@@ -327,6 +341,7 @@ export class ENetDriver implements NetworkDriver {
     this.stateByHandle[handle] = state;
     this.messagesSentByHandle[handle] = 0;
     this.messagesReceivedByHandle[handle] = 0;
+    this.queuedEstimateByHandle[handle] = 0;
     this.handleById.set(connectionId, handle);
     return connectionId;
   }
@@ -402,6 +417,23 @@ export class ENetDriver implements NetworkDriver {
     if (connectionId === 0 || state === HandleState.Refused) return;
     if (type === NativeEvent.DisconnectTimeout) sink.onTimeout(connectionId);
     else sink.onDisconnected(connectionId, state === HandleState.Closing ? DisconnectReason.Local : reasonFromWire(data));
+  }
+
+  /** @throws NetworkError `SEND_QUEUE_FULL` when `length` more bytes would pass the limit even after asking ENet */
+  private assertRoom(handle: number, connectionId: number, length: number): void {
+    const limit = (this.config as ResolvedNetworkConfig).sendQueueLimitBytes;
+    if (this.queuedEstimateByHandle[handle] + length <= limit) return;
+    // Near the limit: hand ENet what JS holds, then take its own count of what is still queued or unacknowledged.
+    this.pushQueuedSends();
+    const figures = this.peerFigures;
+    if ((this.host as NativeHost).peerStats(handle, figures) >= 0) this.queuedEstimateByHandle[handle] = figures[6] + figures[7];
+    const queued = this.queuedEstimateByHandle[handle];
+    if (queued + length > limit) {
+      throw new NetworkError(
+        NetworkErrorCode.SendQueueFull,
+        `Connection ${connectionId} has ${queued} bytes queued or unacknowledged; ${length} more would pass sendQueueLimitBytes (${limit}): send less often, or raise the limit`,
+      );
+    }
   }
 
   /**

@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from '../clock';
+import { NetworkError, NetworkErrorCode } from '../errors';
 import type { ResolvedNetworkConfig } from '../network-config';
 import type { NetworkChannelType } from '../network-channel-type';
 import type { NetworkConnection } from '../network-connection';
@@ -32,11 +33,13 @@ interface LinkEnd {
   bytesReceived: number;
   messagesSent: number;
   messagesReceived: number;
+  /** Bytes sent on this end that the other end has not read yet: the send queue. */
+  queuedBytes: number;
 }
 
 /** A fresh link end. */
 function newEnd(state: EndState, remote: LocalDriver | undefined, remoteId: number, timeoutAtMs: number): LinkEnd {
-  return { state, remote, remoteId, timeoutAtMs, bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0 };
+  return { state, remote, remoteId, timeoutAtMs, bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0, queuedBytes: 0 };
 }
 
 /**
@@ -51,7 +54,8 @@ export class LocalDriver implements NetworkDriver, LocalListener {
   private readonly network: LocalNetwork;
   private readonly clock: Clock;
   private readonly inbox = new LocalInbox();
-  private readonly links = new Map<number, LinkEnd>();
+  /** @internal this driver's half of each connection, by its connection id */
+  readonly links = new Map<number, LinkEnd>();
   private sink: DriverSink | undefined;
   private config: ResolvedNetworkConfig | undefined;
   private port = 0;
@@ -155,9 +159,24 @@ export class LocalDriver implements NetworkDriver, LocalListener {
   /** @inheritDoc */
   send(channel: NetworkChannelType, message: OutgoingMessage, targets: NetworkConnection | readonly NetworkConnection[]): void {
     if (Array.isArray(targets)) {
+      // Every target is checked before any is sent to, so a full queue leaves nothing half-sent.
+      for (let i = 0; i < targets.length; i++) this.assertRoom(targets[i].connectionId, message.length);
       for (let i = 0; i < targets.length; i++) this.sendTo(channel, message, targets[i].connectionId);
     } else {
-      this.sendTo(channel, message, (targets as NetworkConnection).connectionId);
+      const connectionId = (targets as NetworkConnection).connectionId;
+      this.assertRoom(connectionId, message.length);
+      this.sendTo(channel, message, connectionId);
+    }
+  }
+
+  private assertRoom(connectionId: number, length: number): void {
+    const end = this.links.get(connectionId);
+    const limit = (this.config as ResolvedNetworkConfig).sendQueueLimitBytes;
+    if (end !== undefined && end.queuedBytes + length > limit) {
+      throw new NetworkError(
+        NetworkErrorCode.SendQueueFull,
+        `Connection ${connectionId} has ${end.queuedBytes} bytes queued; ${length} more would pass sendQueueLimitBytes (${limit}): send less often, or raise the limit`,
+      );
     }
   }
 
@@ -192,6 +211,7 @@ export class LocalDriver implements NetworkDriver, LocalListener {
     if (end === undefined || end.state !== EndState.Open || end.remote === undefined) return;
     end.remote.deliver(LocalRecordKind.Data, channel, end.remoteId, message.buffer, message.length);
     end.bytesSent += message.length;
+    end.queuedBytes += message.length;
     end.messagesSent++;
     this.totals[0] += message.length;
     this.totals[2]++;
@@ -215,6 +235,7 @@ export class LocalDriver implements NetworkDriver, LocalListener {
     out.messagesSent = end.messagesSent;
     out.packetsSent = end.messagesSent;
     out.messagesReceived = end.messagesReceived;
+    out.pendingReliableBytes = end.queuedBytes;
     out.connections = end.state === EndState.Open ? 1 : 0;
     return true;
   }
@@ -239,6 +260,9 @@ export class LocalDriver implements NetworkDriver, LocalListener {
     message.setReceived(length);
     end.bytesReceived += length;
     end.messagesReceived++;
+    // The sender's queue shrinks as this side reads.
+    const sender = end.remote?.links.get(end.remoteId);
+    if (sender !== undefined) sender.queuedBytes -= length;
     this.totals[1] += length;
     this.totals[3]++;
     sink.onMessage(connectionId, message, inbox.arg as NetworkChannelType);

@@ -4,7 +4,8 @@ import { NetworkChannelType } from '../network-channel-type';
 import type { NetworkConnection } from '../network-connection';
 import type { DisconnectReason } from '../network-event';
 import type { NetworkMessage } from '../network-message';
-import type { NetworkStats } from '../network-stats';
+import { NetworkStats } from '../network-stats';
+import { NetworkError, NetworkErrorCode } from '../errors';
 import { DelayQueue, type Delayed } from './delay-queue';
 import { isPerfect, resolveSimulation, type ResolvedLinkConditions, type ResolvedSimulation, type SimulationOptions } from './link-conditions';
 import type { DriverSink, NetworkDriver, OutgoingMessage } from './network-driver';
@@ -56,6 +57,8 @@ interface DirectionState {
   nextSequence: number;
   lastDelivered: number;
   pending: number;
+  /** Outgoing payload bytes delayed here, part of the connection's send queue. */
+  delayedBytes: number;
 }
 
 /** Extra hold, in milliseconds, beyond latency and jitter, for a message picked to be reordered. */
@@ -102,6 +105,8 @@ export class SimulatedDriver implements NetworkDriver {
   private readonly spareBuffers: Buffer[] = [];
   private sink: DriverSink | undefined;
   private messageSize = 0;
+  private sendQueueLimitBytes = 0;
+  private readonly innerFigures = new NetworkStats();
   private isOpen = false;
 
   /**
@@ -144,6 +149,7 @@ export class SimulatedDriver implements NetworkDriver {
   initialize(sink: DriverSink, config: ResolvedNetworkConfig): void {
     this.sink = sink;
     this.messageSize = config.messageSize;
+    this.sendQueueLimitBytes = config.sendQueueLimitBytes;
     this.inner.initialize(this.worksOnDatagrams ? sink : this.wrapSink(sink), config);
   }
 
@@ -196,9 +202,30 @@ export class SimulatedDriver implements NetworkDriver {
       return;
     }
     if (Array.isArray(targets)) {
+      for (let i = 0; i < targets.length; i++) this.assertRoom(targets[i].connectionId, message.length);
       for (let i = 0; i < targets.length; i++) this.sendOne(channel, message, targets[i], conditions);
     } else {
+      this.assertRoom((targets as NetworkConnection).connectionId, message.length);
       this.sendOne(channel, message, targets as NetworkConnection, conditions);
+    }
+  }
+
+  /**
+   * A connection's send queue is what is delayed here plus what the inner driver still holds, so the limit is
+   * enforced at send time and a delayed message falling due can never overflow the inner queue.
+   * @throws NetworkError `SEND_QUEUE_FULL`
+   */
+  private assertRoom(connectionId: number, length: number): void {
+    const delayed = this.outgoingState.get(connectionId)?.delayedBytes ?? 0;
+    const figures = this.innerFigures;
+    figures.clear();
+    this.inner.collectStats(connectionId, figures);
+    const queued = delayed + figures.pendingReliableBytes + figures.unacknowledgedBytes;
+    if (queued + length > this.sendQueueLimitBytes) {
+      throw new NetworkError(
+        NetworkErrorCode.SendQueueFull,
+        `Connection ${connectionId} has ${queued} bytes queued (${delayed} of them delayed by the simulation); ${length} more would pass sendQueueLimitBytes (${this.sendQueueLimitBytes})`,
+      );
     }
   }
 
@@ -243,6 +270,7 @@ export class SimulatedDriver implements NetworkDriver {
     item.sequence = state.nextSequence++;
     item.dueMs = dueMs;
     state.pending++;
+    state.delayedBytes += message.length;
     this.queue.push(item);
   }
 
@@ -371,6 +399,7 @@ export class SimulatedDriver implements NetworkDriver {
     if (state !== undefined) state.pending--;
     switch (item.kind) {
       case Kind.Send:
+        if (state !== undefined) state.delayedBytes -= item.length;
         if (this.isLate(item, state, this.outgoingCounters)) break;
         this.inner.send(item.channel, { buffer: item.payload as Buffer, length: item.length }, item.target as NetworkConnection);
         break;
@@ -408,7 +437,7 @@ export class SimulatedDriver implements NetworkDriver {
   private stateOf(states: Map<number, DirectionState>, connectionId: number): DirectionState {
     let state = states.get(connectionId);
     if (state === undefined) {
-      state = { lastDueMs: 0, lastOrderedDueMs: 0, nextSequence: 0, lastDelivered: -1, pending: 0 };
+      state = { lastDueMs: 0, lastOrderedDueMs: 0, nextSequence: 0, lastDelivered: -1, pending: 0, delayedBytes: 0 };
       states.set(connectionId, state);
     }
     return state;

@@ -1,13 +1,14 @@
 import { expect } from 'chai';
 import {
   DisconnectReason,
+  isNetworkError,
   NetworkChannelType,
   NetworkEventType,
   NetworkPeer,
   type NetworkConfig,
   type NetworkConnection,
 } from '../../lib';
-import { EventLog, pumpTicks, pumpUntil, unusedUdpPort } from './pump';
+import { EventLog, drainOnce, pumpTicks, pumpUntil, unusedUdpPort } from './pump';
 
 /** How the conformance suite builds peers on one driver. */
 export interface ConformanceTarget {
@@ -232,6 +233,38 @@ export function describeDriverConformance(target: ConformanceTarget): void {
       NetworkPeer.shutdownPeer(client);
       await pump(() => log.of(server, NetworkEventType.Disconnected).length === 1);
       expect(server.getStats(atServer).connections, 'an ended connection reports zeros').to.equal(0);
+    });
+
+    it('throws SEND_QUEUE_FULL past sendQueueLimitBytes, keeps the message yours, and recovers in order', async () => {
+      const { server, client } = await connectedPair({ sendQueueLimitBytes: 4096 });
+      // The server stops reading: the client's queue fills.
+      const stalled = peers.filter((peer) => peer !== server);
+      let sent = 0;
+      let refused: unknown;
+      for (let i = 0; i < 2000 && refused === undefined; i++) {
+        const message = client.beginSendMessage();
+        message.writeBytes(new Uint8Array(100).fill(i & 0xff));
+        message.position = 0;
+        message.writeUInt32(i);
+        try {
+          client.endSendMessage(NetworkChannelType.ReliableOrdered, message);
+          sent++;
+        } catch (error) {
+          refused = error;
+          expect(client.pool.inUse, 'the refused message stays the caller\'s').to.equal(1);
+          client.abortSendMessage(message);
+        }
+        if (i % 10 === 0) drainOnce(stalled, log);
+      }
+      expect(isNetworkError(refused, 'SEND_QUEUE_FULL'), String(refused)).to.equal(true);
+      // ENet may count up to one window of unacknowledged data as sent before the limit bites.
+      expect(sent).to.be.within(1, 2000);
+      await pump(() => log.messagesOf(server).length === sent);
+      const after = client.beginSendMessage();
+      after.writeUInt32(sent);
+      client.endSendMessage(NetworkChannelType.ReliableOrdered, after);
+      await pump(() => log.messagesOf(server).length === sent + 1);
+      expect(log.messagesOf(server).map((b) => b.readUInt32LE(0))).to.deep.equal([...Array(sent + 1).keys()]);
     });
 
     it('carries every value type byte for byte', async () => {
