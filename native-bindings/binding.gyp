@@ -9,6 +9,7 @@
         'src/addon.cc',
         'src/enet-host.cc',
         'src/enet-impl.c',
+        'src/impairment.c',
       ],
       'include_dirs': [
         "<!(node -p \"require('node-addon-api').include_dir\")",

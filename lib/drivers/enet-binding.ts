@@ -20,6 +20,8 @@ export interface NativeHost {
   hostStats(out: Float64Array): number;
   resetPeer(handle: number): number;
   setRefuseConnections(data: number): number;
+  setImpairment(direction: number, latencyMs: number, jitterMs: number, lossRate: number, duplicateRate: number, reorderRate: number, bandwidthBytesPerSec: number, seed: number): number;
+  impairmentStats(out: Float64Array): number;
   close(notifyData?: number): void;
 }
 
@@ -37,7 +39,7 @@ export const LAYOUT_VERSION = 1;
 export const NativeEvent = { Connect: 1, Disconnect: 2, DisconnectTimeout: 3, Receive: 4 } as const;
 
 /** Negative status codes of native calls. Mirrors native-bindings/src/event-records.h. @internal */
-export const NativeStatus = { Resolve: -2, HostCreate: -3, NoPeer: -4, State: -5, BadPeer: -6, BadBatch: -7, Range: -8 } as const;
+export const NativeStatus = { Resolve: -2, HostCreate: -3, NoPeer: -4, State: -5, BadPeer: -6, BadBatch: -7, Range: -8, Unsupported: -9 } as const;
 
 /** ENet packet flags (enet.h). @internal */
 export const PacketFlag = { Reliable: 1, Unsequenced: 2, UnreliableFragment: 8 } as const;
@@ -53,6 +55,8 @@ export const SEND_HEADER_BYTES = 12;
 export const HOST_STATS_LENGTH = 9;
 /** @internal */
 export const PEER_STATS_LENGTH = 12;
+/** Entries `impairmentStats()` fills: five counters per direction. @internal */
+export const IMPAIRMENT_STATS_LENGTH = 10;
 
 /** The names whose values the addon exports and this file mirrors; a spec asserts they match. @internal */
 export const MIRRORED_CONSTANTS: Readonly<Record<string, number>> = Object.freeze({
@@ -67,6 +71,7 @@ export const MIRRORED_CONSTANTS: Readonly<Record<string, number>> = Object.freez
   ERR_BAD_PEER: NativeStatus.BadPeer,
   ERR_BAD_BATCH: NativeStatus.BadBatch,
   ERR_RANGE: NativeStatus.Range,
+  ERR_UNSUPPORTED: NativeStatus.Unsupported,
   PACKET_FLAG_RELIABLE: PacketFlag.Reliable,
   PACKET_FLAG_UNSEQUENCED: PacketFlag.Unsequenced,
   PACKET_FLAG_UNRELIABLE_FRAGMENT: PacketFlag.UnreliableFragment,
@@ -74,6 +79,7 @@ export const MIRRORED_CONSTANTS: Readonly<Record<string, number>> = Object.freez
   SEND_HEADER_BYTES,
   HOST_STATS_LENGTH,
   PEER_STATS_LENGTH,
+  IMPAIRMENT_STATS_LENGTH,
 });
 
 /** Where the addon is built by `npm install`. */

@@ -7,6 +7,7 @@ import type { NetworkStats } from '../network-stats';
 import {
   DisconnectMode,
   HOST_STATS_LENGTH,
+  IMPAIRMENT_STATS_LENGTH,
   NativeEvent,
   PEER_STATS_LENGTH,
   NativeStatus,
@@ -16,7 +17,9 @@ import {
   loadNativeBinding,
   type NativeHost,
 } from './enet-binding';
+import type { ResolvedLinkConditions } from './link-conditions';
 import type { DriverSink, NetworkDriver, OutgoingMessage } from './network-driver';
+import type { DatagramImpairable, SimulationCounters } from './simulated-driver';
 
 /** ENet channels a netpeer host asks for: one per channel type. */
 const CHANNELS_PER_TYPE = 4;
@@ -59,7 +62,7 @@ const align4 = (n: number): number => (n + 3) & ~3;
  *
  * Wire-compatible with stock ENet 1.3 peers. CRC checksums and the range coder stay off.
  */
-export class ENetDriver implements NetworkDriver {
+export class ENetDriver implements NetworkDriver, DatagramImpairable {
   /** Always `'enet'`. */
   readonly name = 'enet';
 
@@ -86,6 +89,7 @@ export class ENetDriver implements NetworkDriver {
   private receiveStalls = 0;
   private readonly peerFigures = new Float64Array(PEER_STATS_LENGTH);
   private readonly hostFigures = new Float64Array(HOST_STATS_LENGTH);
+  private readonly impairmentFigures = new Float64Array(IMPAIRMENT_STATS_LENGTH);
   private readonly handleById = new Map<number, number>();
   private nextConnectionId = 1;
   private openCount = 0;
@@ -417,6 +421,34 @@ export class ENetDriver implements NetworkDriver {
     if (connectionId === 0 || state === HandleState.Refused) return;
     if (type === NativeEvent.DisconnectTimeout) sink.onTimeout(connectionId);
     else sink.onDisconnected(connectionId, state === HandleState.Closing ? DisconnectReason.Local : reasonFromWire(data));
+  }
+
+  /**
+   * Impairs every UDP datagram this host sends (`outgoing`) or receives (`incoming`), below ENet's reliability layer,
+   * so retransmission and the round-trip estimate react as on a real bad link. Jitter never reorders datagrams;
+   * only `reorderRate` does. Use it through {@link SimulatedDriver}.
+   * @throws TypeError before `listen()`/`connect()`; NetworkError `DRIVER_FAILURE` where the addon cannot impair
+   *   (Windows)
+   */
+  setDatagramConditions(direction: 'outgoing' | 'incoming', conditions: ResolvedLinkConditions, seed: number): void {
+    if (this.host === undefined || this.idByHandle.length === 0 || this.isDisposed) {
+      throw new TypeError('Expected an open ENet host: set datagram conditions after listen() or connect()');
+    }
+    const { latencyMs, jitterMs, lossRate, duplicateRate, reorderRate, bandwidthBytesPerSec } = conditions;
+    const status = this.host.setImpairment(direction === 'outgoing' ? 0 : 1, latencyMs, jitterMs, lossRate, duplicateRate, reorderRate, bandwidthBytesPerSec, seed >>> 0);
+    if (status === NativeStatus.Unsupported) {
+      throw new NetworkError(NetworkErrorCode.DriverFailure, 'Datagram-level simulation is not supported by the ENet addon on this platform');
+    }
+    if (status < 0) throw statusError(status, 'set datagram conditions');
+  }
+
+  /** Copies the addon's datagram impairment counters into `outgoing` and `incoming`. */
+  readDatagramCounters(outgoing: SimulationCounters, incoming: SimulationCounters): void {
+    if (this.host === undefined) return;
+    const figures = this.impairmentFigures;
+    if (this.host.impairmentStats(figures) < 0) return;
+    [outgoing.dropped, outgoing.duplicated, outgoing.delayed, outgoing.reordered, outgoing.droppedQueueFull] = figures.subarray(0, 5);
+    [incoming.dropped, incoming.duplicated, incoming.delayed, incoming.reordered, incoming.droppedQueueFull] = figures.subarray(5, 10);
   }
 
   /** @throws NetworkError `SEND_QUEUE_FULL` when `length` more bytes would pass the limit even after asking ENet */

@@ -18,6 +18,8 @@ import { SeededRandom } from './seeded-random';
 export interface DatagramImpairable {
   /** Applies conditions to every datagram sent (`outgoing`) or received (`incoming`); all zero turns them off. */
   setDatagramConditions(direction: 'outgoing' | 'incoming', conditions: ResolvedLinkConditions, seed: number): void;
+  /** Copies what the impairment did so far into the two counter objects. */
+  readDatagramCounters(outgoing: SimulationCounters, incoming: SimulationCounters): void;
 }
 
 /** What a simulated link did, per direction. */
@@ -87,10 +89,8 @@ const newCounters = (): SimulationCounters => ({ dropped: 0, duplicated: 0, dela
 export class SimulatedDriver implements NetworkDriver {
   /** `'simulated(<inner name>)'`. */
   readonly name: string;
-  /** What the simulation did to outgoing traffic (whole-message mode). */
-  readonly outgoingCounters: SimulationCounters = newCounters();
-  /** What the simulation did to incoming traffic (whole-message mode). */
-  readonly incomingCounters: SimulationCounters = newCounters();
+  private readonly outgoing: SimulationCounters = newCounters();
+  private readonly incoming: SimulationCounters = newCounters();
 
   private readonly inner: NetworkDriver;
   private readonly clock: Clock;
@@ -124,9 +124,26 @@ export class SimulatedDriver implements NetworkDriver {
     this.incomingRandom = new SeededRandom(this.simulation.seed ^ 0x9e37_79b9);
   }
 
+  /** What the simulation did to outgoing traffic: messages, or datagrams over ENet. */
+  get outgoingCounters(): SimulationCounters {
+    this.readInnerCounters();
+    return this.outgoing;
+  }
+
+  /** What the simulation did to incoming traffic: messages, or datagrams over ENet. */
+  get incomingCounters(): SimulationCounters {
+    this.readInnerCounters();
+    return this.incoming;
+  }
+
+  private readInnerCounters(): void {
+    if (this.worksOnDatagrams && this.isOpen) (this.inner as unknown as DatagramImpairable).readDatagramCounters(this.outgoing, this.incoming);
+  }
+
   /** True when the inner driver impairs datagrams itself (ENet); false when this decorator works on messages. */
   get worksOnDatagrams(): boolean {
-    return typeof (this.inner as Partial<DatagramImpairable>).setDatagramConditions === 'function';
+    const inner = this.inner as Partial<DatagramImpairable>;
+    return typeof inner.setDatagramConditions === 'function' && typeof inner.readDatagramCounters === 'function';
   }
 
   /** @inheritDoc */
@@ -257,7 +274,7 @@ export class SimulatedDriver implements NetworkDriver {
   }
 
   private sendOne(channel: NetworkChannelType, message: OutgoingMessage, target: NetworkConnection, conditions: ResolvedLinkConditions): void {
-    const counters = this.outgoingCounters;
+    const counters = this.outgoing;
     const state = this.stateOf(this.outgoingState, target.connectionId);
     const dueMs = this.decide(channel, message.length, conditions, this.outgoingRandom, counters, state, 0);
     if (dueMs < 0) return;
@@ -373,12 +390,12 @@ export class SimulatedDriver implements NetworkDriver {
       sink.onMessage(connectionId, message, channel);
       return;
     }
-    const dueMs = this.decide(channel, message.length, conditions, this.incomingRandom, this.incomingCounters, state, 1);
+    const dueMs = this.decide(channel, message.length, conditions, this.incomingRandom, this.incoming, state, 1);
     if (dueMs < 0) {
       sink.releaseReceiveMessage(message);
       return;
     }
-    this.duplicate(channel, message.length, conditions, this.incomingRandom, this.incomingCounters, 1);
+    this.duplicate(channel, message.length, conditions, this.incomingRandom, this.incoming, 1);
     const item = this.takeItem(Kind.Receive, channel, connectionId);
     item.message = message;
     item.sequence = state.nextSequence++;
@@ -400,11 +417,11 @@ export class SimulatedDriver implements NetworkDriver {
     switch (item.kind) {
       case Kind.Send:
         if (state !== undefined) state.delayedBytes -= item.length;
-        if (this.isLate(item, state, this.outgoingCounters)) break;
+        if (this.isLate(item, state, this.outgoing)) break;
         this.inner.send(item.channel, { buffer: item.payload as Buffer, length: item.length }, item.target as NetworkConnection);
         break;
       case Kind.Receive:
-        if (this.isLate(item, state, this.incomingCounters)) sink.releaseReceiveMessage(item.message as NetworkMessage);
+        if (this.isLate(item, state, this.incoming)) sink.releaseReceiveMessage(item.message as NetworkMessage);
         else sink.onMessage(item.connectionId, item.message as NetworkMessage, item.channel);
         break;
       case Kind.Disconnected:

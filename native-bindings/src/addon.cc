@@ -9,6 +9,7 @@
 #include "addon-data.h"
 #include "enet-host.h"
 #include "event-records.h"
+#include "impairment.h"
 
 namespace netpeer {
 namespace {
@@ -28,7 +29,12 @@ bool AcquireEnet() {
 
 void ReleaseEnet() {
   std::lock_guard<std::mutex> lock(gEnetMutex);
-  if (--gEnetUsers == 0) enet_deinitialize();
+  if (--gEnetUsers == 0) {
+    // Every host is destroyed by now; this only frees what a socket that
+    // never went through HostWrap::Destroy could have left.
+    netpeer_impairment_release_all();
+    enet_deinitialize();
+  }
 }
 
 // Runs when the environment shuts down, before its JS objects are finalized:
@@ -73,6 +79,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   SetConstant(env, exports, "ERR_BAD_PEER", kErrBadPeer);
   SetConstant(env, exports, "ERR_BAD_BATCH", kErrBadBatch);
   SetConstant(env, exports, "ERR_RANGE", kErrRange);
+  SetConstant(env, exports, "ERR_UNSUPPORTED", kErrUnsupported);
   SetConstant(env, exports, "PACKET_FLAG_RELIABLE", kPacketFlagReliable);
   SetConstant(env, exports, "PACKET_FLAG_UNSEQUENCED", kPacketFlagUnsequenced);
   SetConstant(env, exports, "PACKET_FLAG_UNRELIABLE_FRAGMENT",
@@ -82,6 +89,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Minimum lengths of the Float64Arrays peerStats()/hostStats() fill.
   SetConstant(env, exports, "PEER_STATS_LENGTH", kPeerStatsLength);
   SetConstant(env, exports, "HOST_STATS_LENGTH", kHostStatsLength);
+  SetConstant(env, exports, "IMPAIRMENT_STATS_LENGTH", kImpairmentStatsLength);
   return exports;
 }
 
@@ -90,6 +98,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 // The ENet flag values are fixed by the wire protocol; check our mirror.
 static_assert(netpeer::kPacketFlagReliable == ENET_PACKET_FLAG_RELIABLE, "");
+static_assert(netpeer::kImpairmentStatsLength == NETPEER_IMPAIR_STATS_LENGTH, "");
 static_assert(netpeer::kPacketFlagUnsequenced == ENET_PACKET_FLAG_UNSEQUENCED, "");
 static_assert(netpeer::kPacketFlagUnreliableFragment ==
                   ENET_PACKET_FLAG_UNRELIABLE_FRAGMENT, "");

@@ -7,6 +7,7 @@
 
 #include "addon-data.h"
 #include "event-records.h"
+#include "impairment.h"
 
 namespace netpeer {
 namespace {
@@ -218,6 +219,8 @@ Napi::Function HostWrap::Init(Napi::Env env) {
           InstanceMethod<&HostWrap::JS_resetPeer>("resetPeer"),
           InstanceMethod<&HostWrap::JS_setRefuseConnections>(
               "setRefuseConnections"),
+          InstanceMethod<&HostWrap::JS_setImpairment>("setImpairment"),
+          InstanceMethod<&HostWrap::JS_impairmentStats>("impairmentStats"),
           InstanceMethod<&HostWrap::JS_close>("close"),
       });
 }
@@ -236,6 +239,10 @@ void HostWrap::Destroy() {
   hasPending_ = false;
   pending_ = ENetEvent{};
   FoldHostTotals();
+  // Before enet_host_destroy closes the socket: a later socket may get the
+  // same fd, and must not inherit this one's impairment.
+  netpeer_impairment_release(static_cast<int64_t>(host_->socket),
+                             impairmentTotals_);
   enet_host_destroy(host_);
   host_ = nullptr;
   if (addon_ != nullptr) addon_->openHosts.erase(this);
@@ -311,6 +318,7 @@ Napi::Value HostWrap::JS_open(const Napi::CallbackInfo& info) {
   serviceErrors_ = oversizeDropped_ = sendSkipped_ = 0;
   refusedConnections_ = 0;
   refuseData_ = 0;
+  for (double& total : impairmentTotals_) total = 0;
   addon_->openHosts.insert(this);
   return Napi::Number::New(env, 0);
 }
@@ -488,6 +496,10 @@ Napi::Value HostWrap::JS_service(const Napi::CallbackInfo& info) {
       maxPayloadArg > 0 ? static_cast<uint64_t>(std::fmin(maxPayloadArg, 4294967295.0)) : 0;
   uint32_t timeoutMs = Uint32At(info, 2);
 
+  // Held-back outgoing datagrams that are due leave first (a no-op unless
+  // this host's socket is impaired).
+  netpeer_impairment_pump(static_cast<int64_t>(host_->socket));
+
   size_t offset = 0;
   if (hasPending_) {
     if (PackEvent(pending_, out, capacity, &offset, maxPayload) ==
@@ -591,7 +603,10 @@ Napi::Value HostWrap::JS_send(const Napi::CallbackInfo& info) {
 
 // flush(): void
 Napi::Value HostWrap::JS_flush(const Napi::CallbackInfo& info) {
-  if (host_ != nullptr) enet_host_flush(host_);
+  if (host_ != nullptr) {
+    netpeer_impairment_pump(static_cast<int64_t>(host_->socket));
+    enet_host_flush(host_);
+  }
   return info.Env().Undefined();
 }
 
@@ -677,6 +692,77 @@ Napi::Value HostWrap::JS_setRefuseConnections(const Napi::CallbackInfo& info) {
   double data = NumberAt(info, 0);
   if (!IsIntIn(data, 0, 4294967295.0)) return Napi::Number::New(env, kErrRange);
   refuseData_ = static_cast<uint32_t>(data);
+  return Napi::Number::New(env, 0);
+}
+
+// setImpairment(direction, latencyMs, jitterMs, lossRate, duplicateRate,
+//               reorderRate, bandwidthBytesPerSec, seed): status
+// Simulated network conditions for every datagram this host's socket sends
+// (direction 0) or receives (direction 1); see impairment.h. All-zero
+// parameters turn a direction off. Each call re-seeds that direction.
+Napi::Value HostWrap::JS_setImpairment(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireNumber(info, 0, "Expected direction to be a number") ||
+      !RequireNumber(info, 1, "Expected latencyMs to be a number") ||
+      !RequireNumber(info, 2, "Expected jitterMs to be a number") ||
+      !RequireNumber(info, 3, "Expected lossRate to be a number") ||
+      !RequireNumber(info, 4, "Expected duplicateRate to be a number") ||
+      !RequireNumber(info, 5, "Expected reorderRate to be a number") ||
+      !RequireNumber(info, 6, "Expected bandwidthBytesPerSec to be a number") ||
+      !RequireNumber(info, 7, "Expected seed to be a number")) {
+    return env.Undefined();
+  }
+  if (!netpeer_impairment_supported()) {
+    return Napi::Number::New(env, kErrUnsupported);
+  }
+  if (host_ == nullptr) return Napi::Number::New(env, kErrState);
+  double direction = NumberAt(info, 0);
+  NetpeerImpairment params;
+  params.latencyMs = NumberAt(info, 1);
+  params.jitterMs = NumberAt(info, 2);
+  params.lossRate = NumberAt(info, 3);
+  params.duplicateRate = NumberAt(info, 4);
+  params.reorderRate = NumberAt(info, 5);
+  params.bandwidthBytesPerSec = NumberAt(info, 6);
+  double seed = NumberAt(info, 7);
+  // Written so that NaN fails every test.
+  auto inRange = [](double v, double lo, double hi) { return v >= lo && v <= hi; };
+  if (!IsIntIn(direction, 0, 1) ||
+      !inRange(params.latencyMs, 0, NETPEER_IMPAIR_MAX_DELAY_MS) ||
+      !inRange(params.jitterMs, 0, NETPEER_IMPAIR_MAX_DELAY_MS) ||
+      !inRange(params.lossRate, 0, 1) || !inRange(params.duplicateRate, 0, 1) ||
+      !inRange(params.reorderRate, 0, 1) ||
+      !inRange(params.bandwidthBytesPerSec, 0, 1e15) ||
+      !IsIntIn(seed, 0, 4294967295.0)) {
+    return Napi::Number::New(env, kErrRange);
+  }
+  if (netpeer_impairment_configure(static_cast<int64_t>(host_->socket),
+                                   static_cast<int>(direction), &params,
+                                   static_cast<uint32_t>(seed)) != 0) {
+    return Napi::Number::New(env, kErrState);  // out of memory
+  }
+  return Napi::Number::New(env, 0);
+}
+
+// impairmentStats(out: Float64Array): status. Counters survive close().
+Napi::Value HostWrap::JS_impairmentStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireTypedArray(info, 0, napi_float64_array,
+                         "Expected out to be a Float64Array")) {
+    return env.Undefined();
+  }
+  Napi::Float64Array outArray = info[0].As<Napi::Float64Array>();
+  if (outArray.Data() == nullptr ||
+      outArray.ElementLength() < kImpairmentStatsLength) {
+    return Napi::Number::New(env, kErrRange);
+  }
+  double* out = outArray.Data();
+  for (uint32_t i = 0; i < kImpairmentStatsLength; ++i) {
+    out[i] = impairmentTotals_[i];
+  }
+  if (host_ != nullptr) {
+    netpeer_impairment_add_stats(static_cast<int64_t>(host_->socket), out);
+  }
   return Napi::Number::New(env, 0);
 }
 
@@ -798,6 +884,9 @@ Napi::Value HostWrap::JS_close(const Napi::CallbackInfo& info) {
     }
     enet_host_flush(host_);
   }
+  // Datagrams an impaired socket still holds back were already "on the
+  // wire": they go now rather than vanish (the notification above included).
+  netpeer_impairment_flush_outgoing(static_cast<int64_t>(host_->socket));
   Destroy();
   return env.Undefined();
 }

@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "enet.h"
+#include "event-records.h"
 
 namespace netpeer {
 
@@ -43,6 +44,8 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   Napi::Value JS_hostStats(const Napi::CallbackInfo& info);
   Napi::Value JS_resetPeer(const Napi::CallbackInfo& info);
   Napi::Value JS_setRefuseConnections(const Napi::CallbackInfo& info);
+  Napi::Value JS_setImpairment(const Napi::CallbackInfo& info);
+  Napi::Value JS_impairmentStats(const Napi::CallbackInfo& info);
   Napi::Value JS_close(const Napi::CallbackInfo& info);
 
   // host->intercept, installed by open(): finds the HostWrap being serviced
@@ -86,6 +89,11 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   // setRefuseConnections(): 0 accepts connections, anything else is the
   // disconnect data every new connection attempt is refused with.
   uint32_t refuseData_ = 0;
+
+  // Impairment counters of sockets this wrapper has closed (impairment.c
+  // forgets a socket's state when it closes); impairmentStats() adds the live
+  // ones. Reset by open(), like the other counters.
+  double impairmentTotals_[kImpairmentStatsLength] = {};
 };
 
 }  // namespace netpeer

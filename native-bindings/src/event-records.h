@@ -27,6 +27,7 @@ constexpr int32_t kErrState = -5;       // host not open (or already open)
 constexpr int32_t kErrBadPeer = -6;     // peer handle out of range
 constexpr int32_t kErrBadBatch = -7;    // send batch record out of bounds
 constexpr int32_t kErrRange = -8;       // numeric argument outside its range
+constexpr int32_t kErrUnsupported = -9; // not available on this platform
 
 // Packet flags accepted in send records (the ENet values). Other ENet flags
 // are masked out: NO_ALLOCATE would make ENet keep a pointer into JS memory.
@@ -71,6 +72,10 @@ constexpr uint32_t kPeerStatsLength = 12;
 // Float64Array slots filled by Host#hostStats(); slot 8 (refusedConnections)
 // was added after the first eight, which keep their meaning.
 constexpr uint32_t kHostStatsLength = 9;
+// Float64Array slots filled by Host#impairmentStats(): per direction
+// (outgoing at 0, incoming at 5) dropped, duplicated, delayed, reordered,
+// queueOverflowDropped.
+constexpr uint32_t kImpairmentStatsLength = 10;
 
 // Records start at multiples of 4 so JS can read them with a DataView
 // without unaligned access penalties.
