@@ -8,7 +8,7 @@ export class NetworkStats {
   rttMs = 0;
   /** Variance of the round-trip time in milliseconds. */
   rttVarianceMs = 0;
-  /** Share of reliable datagrams lost recently, 0..100 (ENet's estimate). */
+  /** Share of reliable datagrams that had to be resent since the connection began, 0..100 (`packetsLost / packetsSent`). */
   packetLossPercent = 0;
   /** Bytes sent, as the driver counts them (ENet: UDP payload bytes including ENet's headers). */
   bytesSent = 0;

@@ -320,7 +320,8 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
     out.bytesReceived = figures[5];
     out.unacknowledgedBytes += figures[6];
     out.pendingReliableBytes += figures[7];
-    out.packetLossPercent = figures[9] * 100;
+    // ENet's own smoothed loss is recomputed only every 10 s; the resent share is meaningful from the first second.
+    out.packetLossPercent = figures[2] > 0 ? (100 * figures[3]) / figures[2] : 0;
   }
 
   private openHost(address: string, port: number, peerLimit: number, channelCount: number): void {

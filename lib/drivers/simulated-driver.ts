@@ -24,6 +24,8 @@ export interface DatagramImpairable {
 
 /** What a simulated link did, per direction. */
 export interface SimulationCounters {
+  /** Messages that entered the simulated link (whole-message mode; the addon does not count datagrams in). */
+  entered: number;
   dropped: number;
   /** Copies made; a transport discards duplicates, so they only take bandwidth and are never delivered. */
   duplicated: number;
@@ -68,7 +70,7 @@ const REORDER_HOLD_MS = 10;
 /** Unreliable traffic queued longer than this behind the bandwidth limit is dropped, as a router queue would. */
 const MAX_QUEUE_DELAY_MS = 1000;
 
-const newCounters = (): SimulationCounters => ({ dropped: 0, duplicated: 0, delayed: 0, reordered: 0, droppedLate: 0, droppedQueueFull: 0 });
+const newCounters = (): SimulationCounters => ({ entered: 0, dropped: 0, duplicated: 0, delayed: 0, reordered: 0, droppedLate: 0, droppedQueueFull: 0 });
 
 /**
  * A decorator that puts latency, jitter, loss, duplication, reordering and a bandwidth limit between a peer and any
@@ -262,6 +264,8 @@ export class SimulatedDriver implements NetworkDriver {
       const { outgoing, incoming } = this.simulation;
       out.rttMs += outgoing.latencyMs + incoming.latencyMs;
       out.rttVarianceMs += (outgoing.jitterMs + incoming.jitterMs) / 2;
+      const sent = this.outgoing;
+      if (out.packetLossPercent === 0 && sent.entered > 0) out.packetLossPercent = (100 * (sent.dropped + sent.droppedQueueFull)) / sent.entered;
     }
     return known;
   }
@@ -322,6 +326,7 @@ export class SimulatedDriver implements NetworkDriver {
   ): number {
     const now = this.clock.nowMs();
     const isReliable = channel >= NetworkChannelType.Reliable;
+    counters.entered++;
     if (!isReliable && conditions.lossRate > 0 && random.next() < conditions.lossRate) {
       counters.dropped++;
       return -1;
