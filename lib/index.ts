@@ -22,6 +22,7 @@ export type { NetworkErrorOptions } from './errors';
 
 // Drivers
 export type { NetworkDriver, DriverSink } from './drivers/network-driver';
+export { ENetDriver } from './drivers/enet-driver';
 export { LocalDriver } from './drivers/local-driver';
 export type { LocalDriverOptions } from './drivers/local-driver';
 export { LocalNetwork } from './drivers/local-network';

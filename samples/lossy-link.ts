@@ -4,8 +4,7 @@
 // print once per second, then both sides shut down.
 //
 //   npx ts-node samples/lossy-link.ts [seconds] [enet|local]
-import { NetworkChannelType, NetworkEvent, NetworkEventType, NetworkPeer, SimulatedDriver, LocalDriver, type NetworkDriver, type NetworkStats } from '../lib';
-import { ENetDriver } from '../lib/drivers/enet-driver';
+import { ENetDriver, NetworkChannelType, NetworkEvent, NetworkEventType, NetworkPeer, SimulatedDriver, LocalDriver, type NetworkDriver, type NetworkStats } from '../lib';
 
 const seconds = Number(process.argv[2] ?? 6);
 const kind = process.argv[3] ?? 'enet';

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import { ENetDriver } from '../../lib/drivers/enet-driver';
-import { NetworkChannelType, NetworkEventType, NetworkPeer, SimulatedDriver, type NetworkConnection, type SimulationOptions } from '../../lib';
+import { ENetDriver, NetworkChannelType, NetworkEventType, NetworkPeer, SimulatedDriver, type NetworkConnection, type SimulationOptions } from '../../lib';
 import { describeDriverConformance } from '../helpers/driver-conformance';
 import { EventLog, drainOnce, pumpTicks, pumpUntil } from '../helpers/pump';
 
