@@ -38,8 +38,10 @@ export class NetworkStats {
   poolInUse = 0;
   /** Most pooled messages ever out at once. */
   poolHighWater = 0;
-  /** Times delivery of received messages paused because the pool was empty; they waited, none was dropped. */
+  /** Times delivery of received messages paused because the pool was empty; reliable ones waited, none was lost. */
   receiveStalls = 0;
+  /** Unreliable messages dropped because they arrived while the pool was empty (ENet). Host-wide only. */
+  unreliableDroppedWhileStalled = 0;
   /** Driver service passes that reported an error and were retried (ENet's -1 returns). Host-wide only. */
   serviceErrors = 0;
   /** Received messages dropped because they were larger than `messageSize`. Host-wide only. */

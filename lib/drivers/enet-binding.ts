@@ -14,6 +14,7 @@ export interface NativeHost {
   configurePeer(handle: number, pingIntervalMs: number, timeoutLimit: number, timeoutMinimumMs: number, timeoutMaximumMs: number): number;
   disconnect(handle: number, data: number, mode: number): number;
   service(out: Uint8Array, maxPayload: number, timeoutMs: number): number;
+  serviceHeld(maxPayload: number, maxHeldBytes: number): number;
   send(batch: Uint8Array, length: number): number;
   flush(): void;
   peerStats(handle: number, out: Float64Array): number;
@@ -52,7 +53,7 @@ export const RECORD_HEADER_BYTES = 16;
 /** @internal */
 export const SEND_HEADER_BYTES = 12;
 /** Entries `hostStats()` and `peerStats()` fill. @internal */
-export const HOST_STATS_LENGTH = 9;
+export const HOST_STATS_LENGTH = 11;
 /** @internal */
 export const PEER_STATS_LENGTH = 12;
 /** Entries `impairmentStats()` fills: five counters per direction. @internal */

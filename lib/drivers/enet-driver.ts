@@ -96,6 +96,8 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
   /** Ids closed with an immediate disconnect, whose Local event is still to be reported. */
   private readonly endedLocally: number[] = [];
 
+  /** Bytes of reliable messages the addon may hold while the application keeps the pool empty. */
+  private maxHeldBytes = 0;
   private receiveBuffer: Buffer = Buffer.alloc(0);
   private receiveLength = 0;
   private receiveOffset = 0;
@@ -132,6 +134,7 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
     this.receiveBuffer = Buffer.alloc(Math.max(BATCH_BYTES, align4(RECORD_HEADER_BYTES + config.messageSize)));
     this.sendBuffer = Buffer.alloc(BATCH_BYTES);
     this.deferredBuffer = Buffer.alloc(BATCH_BYTES);
+    this.maxHeldBytes = Math.max(1024 * 1024, 16 * config.messageSize);
   }
 
   /** @inheritDoc */
@@ -190,9 +193,13 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
       return;
     }
     this.pushQueuedSends();
-    // Records left over while the pool was empty come first; until they fit, ENet keeps the rest.
-    if (this.receiveOffset < this.receiveLength && !this.decodeRecords(sink)) return;
     const maxPayload = (this.config as ResolvedNetworkConfig).messageSize;
+    // Records left over while the pool was empty come first. Until they fit, the addon keeps ENet serviced (acks and
+    // pings go on), holds reliable and connection events in a bounded queue and drops, counting, unreliable ones.
+    if (this.receiveOffset < this.receiveLength && !this.decodeRecords(sink)) {
+      host.serviceHeld(maxPayload, this.maxHeldBytes);
+      return;
+    }
     for (let round = 0; round < MAX_SERVICE_ROUNDS; round++) {
       const written = host.service(this.receiveBuffer, maxPayload, 0);
       if (written <= 0) break;
@@ -305,6 +312,7 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
     out.serviceErrors = figures[4];
     out.oversizeDropped = figures[5];
     out.refusedConnections = figures[8] + this.lateRefusedCount;
+    out.unreliableDroppedWhileStalled = figures[9];
     return true;
   }
 

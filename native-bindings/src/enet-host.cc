@@ -19,6 +19,11 @@ namespace {
 constexpr int kMaxConsecutiveServiceErrors = 64;
 constexpr int kMaxServiceIterations = 1 << 16;
 
+// serviceHeld() stops taking events from ENet at this many held events, even
+// when they carry no payload (a connect/disconnect storm), so the FIFO's
+// bookkeeping stays bounded too.
+constexpr size_t kMaxHeldEvents = 1 << 16;
+
 constexpr uint32_t kPeerDisconnect = 0;       // graceful; drops queued data
 constexpr uint32_t kPeerDisconnectNow = 1;    // immediate, no local event
 constexpr uint32_t kPeerDisconnectLater = 2;  // graceful after queued data
@@ -97,9 +102,10 @@ static_assert(offsetof(ENetProtocolDisconnect, data) == kDisconnectDataOffset, "
 
 // The HostWrap whose enet_host_service() call is running on this thread.
 // ENet only receives datagrams (and so only calls host->intercept) inside
-// enet_host_service(), which only JS_service calls, synchronously: the zpl
-// ENetHost has no user-data field to find the wrapper from, and this needs
-// neither a lock nor a registry that could outlive a host.
+// enet_host_service(), which only JS_service and JS_serviceHeld call,
+// synchronously: the zpl ENetHost has no user-data field to find the wrapper
+// from, and this needs neither a lock nor a registry that could outlive a
+// host.
 thread_local HostWrap* tServicing = nullptr;
 
 class ServicingScope {
@@ -190,6 +196,11 @@ bool ParseAddress(const std::string& text, uint16_t port, ENetAddress* out) {
   return ok;
 }
 
+// service()/serviceHeld() maxPayload argument: receives above it are dropped.
+uint64_t MaxPayloadArg(double value) {
+  return value > 0 ? static_cast<uint64_t>(std::fmin(value, 4294967295.0)) : 0;
+}
+
 // Bytes queued on a peer but not yet handed to the socket.
 uint64_t QueuedBytes(ENetList* queue) {
   uint64_t total = 0;
@@ -212,6 +223,7 @@ Napi::Function HostWrap::Init(Napi::Env env) {
           InstanceMethod<&HostWrap::JS_configurePeer>("configurePeer"),
           InstanceMethod<&HostWrap::JS_disconnect>("disconnect"),
           InstanceMethod<&HostWrap::JS_service>("service"),
+          InstanceMethod<&HostWrap::JS_serviceHeld>("serviceHeld"),
           InstanceMethod<&HostWrap::JS_send>("send"),
           InstanceMethod<&HostWrap::JS_flush>("flush"),
           InstanceMethod<&HostWrap::JS_peerStats>("peerStats"),
@@ -232,12 +244,8 @@ HostWrap::HostWrap(const Napi::CallbackInfo& info)
 HostWrap::~HostWrap() { Destroy(); }
 
 void HostWrap::Destroy() {
+  ClearHeld();
   if (host_ == nullptr) return;
-  if (hasPending_ && pending_.packet != nullptr) {
-    enet_packet_destroy(pending_.packet);
-  }
-  hasPending_ = false;
-  pending_ = ENetEvent{};
   FoldHostTotals();
   // Before enet_host_destroy closes the socket: a later socket may get the
   // same fd, and must not inherit this one's impairment.
@@ -246,6 +254,33 @@ void HostWrap::Destroy() {
   enet_host_destroy(host_);
   host_ = nullptr;
   if (addon_ != nullptr) addon_->openHosts.erase(this);
+}
+
+void HostWrap::HoldEvent(const ENetEvent& event) {
+  uint32_t bytes = event.packet != nullptr
+                       ? static_cast<uint32_t>(event.packet->dataLength)
+                       : 0;
+  held_.push_back(HeldEvent{event, bytes});
+  heldBytes_ += bytes;
+  if (event.peer != nullptr) ++heldPerPeer_[event.peer - host_->peers];
+}
+
+void HostWrap::PopHeld() {
+  const HeldEvent& head = held_.front();
+  heldBytes_ -= head.bytes;
+  if (head.event.peer != nullptr) --heldPerPeer_[head.event.peer - host_->peers];
+  held_.pop_front();
+}
+
+void HostWrap::ClearHeld() {
+  for (HeldEvent& entry : held_) {
+    if (entry.event.packet != nullptr) enet_packet_destroy(entry.event.packet);
+  }
+  // Swaps rather than clear(): a burst of held events leaves no capacity
+  // behind.
+  std::deque<HeldEvent>().swap(held_);
+  heldBytes_ = 0;
+  for (uint32_t& count : heldPerPeer_) count = 0;
 }
 
 void HostWrap::FoldHostTotals() {
@@ -314,9 +349,10 @@ Napi::Value HostWrap::JS_open(const Napi::CallbackInfo& info) {
   // Always installed; it returns at once while connections are accepted.
   host->intercept = &HostWrap::InterceptThunk;
   host_ = host;
+  heldPerPeer_.assign(host->peerCount, 0);
   bytesSent_ = bytesReceived_ = packetsSent_ = packetsReceived_ = 0;
   serviceErrors_ = oversizeDropped_ = sendSkipped_ = 0;
-  refusedConnections_ = 0;
+  refusedConnections_ = unreliableDroppedWhileStalled_ = 0;
   refuseData_ = 0;
   for (double& total : impairmentTotals_) total = 0;
   addon_->openHosts.insert(this);
@@ -364,15 +400,24 @@ Napi::Value HostWrap::JS_connect(const Napi::CallbackInfo& info) {
   }
   // A held event may name a slot ENet has already freed (a disconnect, or a
   // peer JS reset since). Handing that slot to a new connection before JS
-  // has read the event would attribute the event to the wrong connection.
-  ENetPeer* held = hasPending_ && pending_.peer != nullptr &&
-                           pending_.peer->state == ENET_PEER_STATE_DISCONNECTED
-                       ? pending_.peer
-                       : nullptr;
-  if (held != nullptr) held->state = ENET_PEER_STATE_ZOMBIE;
+  // has read the event would attribute the event to the wrong connection, so
+  // every such slot looks busy (ZOMBIE, which enet_host_connect skips) for
+  // the duration of the call. Incoming connections may still take the slot:
+  // their CONNECT event is queued behind the held ones, so JS reads them in
+  // order.
+  std::vector<ENetPeer*> guarded;
+  if (!held_.empty()) {
+    for (size_t i = 0; i < host_->peerCount; ++i) {
+      if (heldPerPeer_[i] != 0 &&
+          host_->peers[i].state == ENET_PEER_STATE_DISCONNECTED) {
+        host_->peers[i].state = ENET_PEER_STATE_ZOMBIE;
+        guarded.push_back(&host_->peers[i]);
+      }
+    }
+  }
   ENetPeer* peer = enet_host_connect(
       host_, &address, static_cast<size_t>(channelCount), Uint32At(info, 3));
-  if (held != nullptr) held->state = ENET_PEER_STATE_DISCONNECTED;
+  for (ENetPeer* slot : guarded) slot->state = ENET_PEER_STATE_DISCONNECTED;
   if (peer == nullptr) return Napi::Number::New(env, kErrNoPeer);
   return Napi::Number::New(env, static_cast<double>(peer - host_->peers));
 }
@@ -479,6 +524,10 @@ HostWrap::PackResult HostWrap::PackEvent(const ENetEvent& event, uint8_t* out,
 }
 
 // service(out, maxPayload, timeoutMs): bytes written or status
+//
+// Delivers the held events first, oldest first, and only once none is left
+// services ENet for new ones. An event that does not fit in `out` is held
+// (left at, or appended to, the FIFO) and returned by the next call.
 Napi::Value HostWrap::JS_service(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!RequireTypedArray(info, 0, napi_uint8_array,
@@ -491,9 +540,7 @@ Napi::Value HostWrap::JS_service(const Napi::CallbackInfo& info) {
   Napi::Uint8Array outArray = info[0].As<Napi::Uint8Array>();
   uint8_t* out = outArray.Data();
   size_t capacity = out != nullptr ? outArray.ByteLength() : 0;
-  double maxPayloadArg = NumberAt(info, 1);
-  uint64_t maxPayload =
-      maxPayloadArg > 0 ? static_cast<uint64_t>(std::fmin(maxPayloadArg, 4294967295.0)) : 0;
+  uint64_t maxPayload = MaxPayloadArg(NumberAt(info, 1));
   uint32_t timeoutMs = Uint32At(info, 2);
 
   // Held-back outgoing datagrams that are due leave first (a no-op unless
@@ -501,13 +548,16 @@ Napi::Value HostWrap::JS_service(const Napi::CallbackInfo& info) {
   netpeer_impairment_pump(static_cast<int64_t>(host_->socket));
 
   size_t offset = 0;
-  if (hasPending_) {
-    if (PackEvent(pending_, out, capacity, &offset, maxPayload) ==
-        PackResult::kNoRoom) {
-      return Napi::Number::New(env, 0);
-    }
-    hasPending_ = false;
-    pending_ = ENetEvent{};
+  if (!held_.empty()) {
+    do {
+      // PackEvent consumes the packet unless there is no room; PopHeld then
+      // only forgets the entry.
+      if (PackEvent(held_.front().event, out, capacity, &offset, maxPayload) ==
+          PackResult::kNoRoom) {
+        return Napi::Number::New(env, static_cast<double>(offset));
+      }
+      PopHeld();
+    } while (!held_.empty());
     timeoutMs = 0;  // we already have something to return
   }
 
@@ -526,13 +576,82 @@ Napi::Value HostWrap::JS_service(const Napi::CallbackInfo& info) {
     if (result == 0) break;
     if (PackEvent(event, out, capacity, &offset, maxPayload) ==
         PackResult::kNoRoom) {
-      pending_ = event;
-      hasPending_ = true;
+      HoldEvent(event);
       break;
     }
   }
   FoldHostTotals();
   return Napi::Number::New(env, static_cast<double>(offset));
+}
+
+// serviceHeld(maxPayload, maxHeldBytes): events held or status
+//
+// Keeps ENet serviced while the application does not take events (acks,
+// pings, retransmissions and the socket reads go on) without losing anything
+// ENet has acknowledged: reliable receives, connects and disconnects are
+// appended to the held FIFO, which service() delivers later in order;
+// unreliable receives are destroyed and counted (unreliableDroppedWhileStalled),
+// receives above maxPayload too (oversizeDropped). Once the FIFO holds
+// maxHeldBytes payload bytes (or kMaxHeldEvents events) ENet is not serviced
+// any more: it then stops reading the socket, and the remote retransmits what
+// it could not deliver.
+Napi::Value HostWrap::JS_serviceHeld(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireNumber(info, 0, "Expected maxPayload to be a number") ||
+      !RequireNumber(info, 1, "Expected maxHeldBytes to be a number")) {
+    return env.Undefined();
+  }
+  if (host_ == nullptr) return Napi::Number::New(env, kErrState);
+  uint64_t maxPayload = MaxPayloadArg(NumberAt(info, 0));
+  double maxHeldArg = NumberAt(info, 1);
+  if (!(maxHeldArg >= 0)) return Napi::Number::New(env, kErrRange);  // NaN too
+  uint64_t maxHeldBytes =
+      static_cast<uint64_t>(std::fmin(maxHeldArg, 9007199254740991.0));
+  auto full = [&] {
+    return heldBytes_ >= maxHeldBytes || held_.size() >= kMaxHeldEvents;
+  };
+  // Full: do not receive at all rather than receive and discard.
+  if (full()) return Napi::Number::New(env, static_cast<double>(held_.size()));
+
+  netpeer_impairment_pump(static_cast<int64_t>(host_->socket));
+
+  ServicingScope servicing(this);
+  int consecutiveErrors = 0;
+  for (int i = 0; i < kMaxServiceIterations && !full(); ++i) {
+    ENetEvent event;
+    int result = enet_host_service(host_, &event, 0);
+    if (result < 0) {
+      ++serviceErrors_;
+      if (++consecutiveErrors >= kMaxConsecutiveServiceErrors) break;
+      continue;
+    }
+    consecutiveErrors = 0;
+    if (result == 0) break;
+    switch (event.type) {
+      case ENET_EVENT_TYPE_RECEIVE:
+        // Oversize first: that counter means the same stalled or not.
+        if (event.packet->dataLength > maxPayload) {
+          enet_packet_destroy(event.packet);
+          ++oversizeDropped_;
+        } else if ((event.packet->flags & ENET_PACKET_FLAG_RELIABLE) == 0) {
+          enet_packet_destroy(event.packet);
+          ++unreliableDroppedWhileStalled_;
+        } else {
+          HoldEvent(event);
+        }
+        break;
+      case ENET_EVENT_TYPE_CONNECT:
+      case ENET_EVENT_TYPE_DISCONNECT:
+      case ENET_EVENT_TYPE_DISCONNECT_TIMEOUT:
+        HoldEvent(event);
+        break;
+      default:
+        if (event.packet != nullptr) enet_packet_destroy(event.packet);
+        break;
+    }
+  }
+  FoldHostTotals();
+  return Napi::Number::New(env, static_cast<double>(held_.size()));
 }
 
 // send(batch, length): records processed or status
@@ -641,7 +760,8 @@ Napi::Value HostWrap::JS_peerStats(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, 0);
 }
 
-// hostStats(out: Float64Array): status. Counters survive close().
+// hostStats(out: Float64Array): status. Counters survive close(); see
+// kHostStatsLength for the layout.
 Napi::Value HostWrap::JS_hostStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!RequireTypedArray(info, 0, napi_float64_array,
@@ -649,7 +769,8 @@ Napi::Value HostWrap::JS_hostStats(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   Napi::Float64Array outArray = info[0].As<Napi::Float64Array>();
-  if (outArray.Data() == nullptr || outArray.ElementLength() < kHostStatsLength) {
+  if (outArray.Data() == nullptr ||
+      outArray.ElementLength() < kHostStatsMinimumLength) {
     return Napi::Number::New(env, kErrRange);
   }
   if (host_ != nullptr) FoldHostTotals();
@@ -663,6 +784,10 @@ Napi::Value HostWrap::JS_hostStats(const Napi::CallbackInfo& info) {
   out[6] = static_cast<double>(sendSkipped_);
   out[7] = host_ != nullptr ? static_cast<double>(host_->connectedPeers) : 0;
   out[8] = static_cast<double>(refusedConnections_);
+  if (outArray.ElementLength() >= kHostStatsLength) {
+    out[9] = static_cast<double>(unreliableDroppedWhileStalled_);
+    out[10] = static_cast<double>(held_.size());
+  }
   return Napi::Number::New(env, 0);
 }
 

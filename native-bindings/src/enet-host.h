@@ -10,6 +10,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <vector>
 
 #include "enet.h"
 #include "event-records.h"
@@ -25,7 +27,8 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   explicit HostWrap(const Napi::CallbackInfo& info);
   ~HostWrap() override;
 
-  // Releases the ENetHost and any held event without notifying peers.
+  // Releases the ENetHost and every held event (destroying their packets)
+  // without notifying peers.
   // Idempotent; also called by the env cleanup hook.
   void Destroy();
 
@@ -38,6 +41,7 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   Napi::Value JS_configurePeer(const Napi::CallbackInfo& info);
   Napi::Value JS_disconnect(const Napi::CallbackInfo& info);
   Napi::Value JS_service(const Napi::CallbackInfo& info);
+  Napi::Value JS_serviceHeld(const Napi::CallbackInfo& info);
   Napi::Value JS_send(const Napi::CallbackInfo& info);
   Napi::Value JS_flush(const Napi::CallbackInfo& info);
   Napi::Value JS_peerStats(const Napi::CallbackInfo& info);
@@ -65,6 +69,13 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   PackResult PackEvent(const ENetEvent& event, uint8_t* out, size_t capacity,
                        size_t* offset, uint64_t maxPayload);
 
+  // The held FIFO (see held_). HoldEvent appends (taking over the packet);
+  // PopHeld removes the head without touching its packet (PackEvent has
+  // consumed it); ClearHeld destroys every held packet.
+  void HoldEvent(const ENetEvent& event);
+  void PopHeld();
+  void ClearHeld();
+
   // Moves ENet's 32-bit host totals into our 64-bit counters so they never wrap.
   void FoldHostTotals();
 
@@ -73,9 +84,21 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   // MTU our connections advertise; host_->mtu is kept at the protocol maximum.
   enet_uint32 peerMtu_ = ENET_HOST_DEFAULT_MTU;
 
-  // The one event that did not fit in the last service() output buffer.
-  ENetEvent pending_{};
-  bool hasPending_ = false;
+  // Events taken from ENet but not yet delivered to JS, oldest first:
+  // service() delivers them before any new ENet event and leaves the ones
+  // that do not fit in its output buffer here (the head is what used to be
+  // the single "pending" event); serviceHeld() appends the events a stalled
+  // application must not lose (reliable receives, connects, disconnects).
+  // Each entry owns its packet. `bytes` is the payload length it counts for.
+  struct HeldEvent {
+    ENetEvent event;
+    uint32_t bytes;
+  };
+  std::deque<HeldEvent> held_;
+  uint64_t heldBytes_ = 0;
+  // Held events per peer slot (host_->peerCount entries): connect() must not
+  // hand a slot that held events still name to a new connection.
+  std::vector<uint32_t> heldPerPeer_;
 
   uint64_t bytesSent_ = 0;
   uint64_t bytesReceived_ = 0;
@@ -85,6 +108,7 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   uint64_t oversizeDropped_ = 0;
   uint64_t sendSkipped_ = 0;
   uint64_t refusedConnections_ = 0;
+  uint64_t unreliableDroppedWhileStalled_ = 0;
 
   // setRefuseConnections(): 0 accepts connections, anything else is the
   // disconnect data every new connection attempt is refused with.

@@ -69,9 +69,15 @@ constexpr uint32_t kSendFlagsOffset = 8;
 
 // Float64Array slots filled by Host#peerStats().
 constexpr uint32_t kPeerStatsLength = 12;
-// Float64Array slots filled by Host#hostStats(); slot 8 (refusedConnections)
-// was added after the first eight, which keep their meaning.
-constexpr uint32_t kHostStatsLength = 9;
+// Float64Array slots filled by Host#hostStats(). Slots were only ever
+// appended, the earlier ones keep their meaning:
+//   0 bytesSent, 1 bytesReceived, 2 packetsSent, 3 packetsReceived,
+//   4 serviceErrors, 5 oversizeDropped, 6 sendSkipped, 7 connectedPeers,
+//   8 refusedConnections, 9 unreliableDroppedWhileStalled, 10 heldEvents.
+// hostStats() still accepts an array of the previous length (9) and then
+// fills only slots 0-8.
+constexpr uint32_t kHostStatsLength = 11;
+constexpr uint32_t kHostStatsMinimumLength = 9;
 // Float64Array slots filled by Host#impairmentStats(): per direction
 // (outgoing at 0, incoming at 5) dropped, duplicated, delayed, reordered,
 // queueOverflowDropped.
