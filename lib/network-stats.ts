@@ -22,7 +22,7 @@ export class NetworkStats {
   messagesSent = 0;
   /** Messages delivered as `Message` events. */
   messagesReceived = 0;
-  /** `bytesSent` per second over the last window of at least one second. */
+  /** `bytesSent` per second over the last window of about a second (at least `RATE_WINDOW_MS`). */
   bytesSentPerSecond = 0;
   /** `bytesReceived` per second over the last window of at least one second. */
   bytesReceivedPerSecond = 0;
@@ -69,12 +69,15 @@ interface RateWindow {
   rates: [number, number, number, number];
 }
 
-/** Smallest window a rate is measured over, in milliseconds. */
-export const RATE_WINDOW_MS = 1000;
+/**
+ * Smallest window a rate is measured over, in milliseconds: just under a second, so that polling once a second
+ * from a timer (which fires a little early or late) closes a window every time.
+ */
+export const RATE_WINDOW_MS = 950;
 
 /**
  * Per-second rates of one connection or of the host: each figure is the change of its total over the last window
- * of at least {@link RATE_WINDOW_MS}, so polling more often than once a second returns the last complete window.
+ * of at least {@link RATE_WINDOW_MS}, scaled to one second, so polling more often returns the last complete window.
  * @internal
  */
 export class RateMeter {
