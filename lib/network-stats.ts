@@ -46,6 +46,8 @@ export class NetworkStats {
   serviceErrors = 0;
   /** Received messages dropped because they were larger than `messageSize`. Host-wide only. */
   oversizeDropped = 0;
+  /** Received datagrams dropped before ENet saw them: empty, or malformed (invalid fragments, source port 0). Host-wide only. */
+  malformedDropped = 0;
   /** Connection attempts refused because the server was at `connectionsLimit`. Host-wide only. */
   refusedConnections = 0;
   /** Open connections (host-wide), or 1 for an open connection. */

@@ -8,7 +8,7 @@ import { NetworkError, NetworkErrorCode } from '../errors';
  * @internal
  */
 export interface NativeHost {
-  open(address: string, port: number, peerLimit: number, channelLimit: number, mtu: number): number;
+  open(address: string, port: number, peerLimit: number, channelLimit: number, mtu: number, maxPacketBytes?: number): number;
   localPort(): number;
   connect(address: string, port: number, channelCount: number, data: number): number;
   configurePeer(handle: number, pingIntervalMs: number, timeoutLimit: number, timeoutMinimumMs: number, timeoutMaximumMs: number): number;
@@ -21,6 +21,8 @@ export interface NativeHost {
   hostStats(out: Float64Array): number;
   resetPeer(handle: number): number;
   setRefuseConnections(data: number): number;
+  setConnectionLimit(limit: number, refuseData: number, silent?: boolean): number;
+  setPeerDefaults(pingIntervalMs: number, timeoutLimit: number, timeoutMinimumMs: number, timeoutMaximumMs: number): number;
   setImpairment(direction: number, latencyMs: number, jitterMs: number, lossRate: number, duplicateRate: number, reorderRate: number, bandwidthBytesPerSec: number, seed: number): number;
   impairmentStats(out: Float64Array): number;
   close(notifyData?: number): void;
@@ -53,7 +55,7 @@ export const RECORD_HEADER_BYTES = 16;
 /** @internal */
 export const SEND_HEADER_BYTES = 12;
 /** Entries `hostStats()` and `peerStats()` fill. @internal */
-export const HOST_STATS_LENGTH = 11;
+export const HOST_STATS_LENGTH = 13;
 /** @internal */
 export const PEER_STATS_LENGTH = 12;
 /** Entries `impairmentStats()` fills: five counters per direction. @internal */

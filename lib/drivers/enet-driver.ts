@@ -110,9 +110,8 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
    */
   private deferredBuffer: Buffer = Buffer.alloc(0);
   private deferredLength = 0;
-  private isRefusing = false;
 
-  /** Clients refused after ENet accepted them, when several arrived in one pass at the last free place. */
+  /** Clients refused after ENet accepted them (a safety net behind the addon's own limit; expected to stay 0). */
   lateRefusedCount = 0;
   /** Messages that arrived for a connection already ended or refused, and were dropped. */
   droppedAfterEndCount = 0;
@@ -150,9 +149,12 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
   /** @inheritDoc */
   listen(): void {
     const config = this.requireConfig();
-    // Room above the limit so a client over it is answered with ServerFull instead of being ignored.
+    // Room above the limit, so that half-open and closing connections never leave a new client unanswered.
     const headroom = Math.min(4095 - config.connectionsLimit, Math.max(8, config.connectionsLimit >> 2));
     this.openHost(listenAddress(config.address), config.port, config.connectionsLimit + headroom, config.channelCount);
+    // The addon answers each CONNECT over the limit (half-open connections count) with a disconnect carrying
+    // ServerFull before ENet creates a peer, so a refused client never sees Connected.
+    (this.host as NativeHost).setConnectionLimit(config.connectionsLimit, DisconnectReason.ServerFull);
     this.isServer = true;
   }
 
@@ -160,7 +162,11 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
   connect(): number {
     const config = this.requireConfig();
     const host = this.host as NativeHost;
-    if (this.idByHandle.length === 0) this.openHost('', 0, 1, config.channelCount);
+    if (this.idByHandle.length === 0) {
+      this.openHost('', 0, 1, config.channelCount);
+      // A client takes no connections: a stranger's CONNECT to its port is ignored without a reply.
+      host.setConnectionLimit(0, 0, true);
+    }
     const handle = host.connect(connectAddress(config.address), config.port, config.channelCount, 0);
     if (handle < 0) throw statusError(handle, `connect to ${config.address}:${config.port}`);
     this.configurePeer(handle);
@@ -313,6 +319,7 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
     out.oversizeDropped = figures[5];
     out.refusedConnections = figures[8] + this.lateRefusedCount;
     out.unreliableDroppedWhileStalled = figures[9];
+    out.malformedDropped = figures[11] + figures[12];
     return true;
   }
 
@@ -333,8 +340,13 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
   }
 
   private openHost(address: string, port: number, peerLimit: number, channelCount: number): void {
-    const status = (this.host as NativeHost).open(address, port, peerLimit, channelCount === 1 ? 1 : CHANNELS_PER_TYPE, 0);
+    const config = this.config as ResolvedNetworkConfig;
+    const host = this.host as NativeHost;
+    // messageSize bounds reassembly: a larger fragmented message is dropped (and counted) as it arrives.
+    const status = host.open(address, port, peerLimit, channelCount === 1 ? 1 : CHANNELS_PER_TYPE, 0, config.messageSize);
     if (status < 0) throw statusError(status, `open a host on ${address || 'any'}:${port}`);
+    // Configured timeouts apply from a connection's first datagram, so half-open ones expire on schedule too.
+    host.setPeerDefaults(config.pingIntervalMs, config.timeoutLimit, config.timeoutMinimumMs, config.timeoutMaximumMs);
     this.idByHandle = new Uint32Array(peerLimit);
     this.stateByHandle = new Uint8Array(peerLimit);
     this.channelsByHandle = new Uint8Array(peerLimit);
@@ -412,7 +424,7 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
         return;
       }
       if (this.openCount >= (this.config as ResolvedNetworkConfig).connectionsLimit) {
-        // ENet accepted it before the addon began refusing (several arrived in one pass): refuse it now.
+        // A safety net: the addon's limit counts every live ENet peer, so this is reached only if the two disagree.
         this.stateByHandle[handle] = HandleState.Refused;
         this.lateRefusedCount++;
         (this.host as NativeHost).disconnect(handle, DisconnectReason.ServerFull, DisconnectMode.Graceful);
@@ -420,13 +432,11 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
       }
       this.configurePeer(handle);
       this.openCount++;
-      this.updateRefusal();
       sink.onConnected(this.assignId(handle, HandleState.Open));
       return;
     }
     // Disconnect or timeout: the ENet peer is gone either way.
     this.releaseHandle(handle);
-    this.updateRefusal();
     if (connectionId === 0 || state === HandleState.Refused) return;
     if (type === NativeEvent.DisconnectTimeout) sink.onTimeout(connectionId);
     else sink.onDisconnected(connectionId, state === HandleState.Closing ? DisconnectReason.Local : reasonFromWire(data));
@@ -475,18 +485,6 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
         `Connection ${connectionId} has ${queued} bytes queued or unacknowledged; ${length} more would pass sendQueueLimitBytes (${limit}): send less often, or raise the limit`,
       );
     }
-  }
-
-  /**
-   * At `connectionsLimit` the addon answers new connection attempts itself with a disconnect carrying ServerFull,
-   * so a refused client never sees Connected; below it, ENet accepts as usual.
-   */
-  private updateRefusal(): void {
-    if (!this.isServer) return;
-    const shouldRefuse = this.openCount >= (this.config as ResolvedNetworkConfig).connectionsLimit;
-    if (shouldRefuse === this.isRefusing) return;
-    this.isRefusing = shouldRefuse;
-    (this.host as NativeHost).setRefuseConnections(shouldRefuse ? DisconnectReason.ServerFull : 0);
   }
 
   private pushQueuedSends(): void {

@@ -3,6 +3,8 @@
 // that created it.
 #include <napi.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <vector>
 
@@ -20,9 +22,34 @@ namespace {
 std::mutex gEnetMutex;
 int gEnetUsers = 0;
 
+// ENet's allocator. Zeroed memory: this ENet fork hands out a fragmented
+// packet once every fragment number has arrived, whether or not the fragments
+// covered all of totalLength (upstream ENet alike), so a peer sending
+// fragments with gaps would otherwise get uninitialised heap bytes delivered
+// to the application (and echoed back by anything that relays messages).
+void* ENET_CALLBACK ZeroedMalloc(size_t size) {
+  return std::calloc(1, size != 0 ? size : 1);
+}
+
+void ENET_CALLBACK FreeMemory(void* memory) { std::free(memory); }
+
+// ENet's default reaction to a failed allocation is abort(): the whole
+// process would go down. Every ENet caller of enet_malloc() handles NULL
+// (the packet, command or peer is simply not created), so carry on.
+void ENET_CALLBACK IgnoreNoMemory() {}
+
 bool AcquireEnet() {
   std::lock_guard<std::mutex> lock(gEnetMutex);
-  if (gEnetUsers == 0 && enet_initialize() != 0) return false;
+  if (gEnetUsers == 0) {
+    ENetCallbacks callbacks;
+    std::memset(&callbacks, 0, sizeof(callbacks));  // as ENet asks
+    callbacks.malloc = ZeroedMalloc;
+    callbacks.free = FreeMemory;
+    callbacks.no_memory = IgnoreNoMemory;
+    if (enet_initialize_with_callbacks(ENET_VERSION, &callbacks) != 0) {
+      return false;
+    }
+  }
   ++gEnetUsers;
   return true;
 }

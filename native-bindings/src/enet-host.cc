@@ -1,5 +1,6 @@
 #include "enet-host.h"
 
+#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstring>
@@ -8,6 +9,10 @@
 #include "addon-data.h"
 #include "event-records.h"
 #include "impairment.h"
+
+// ENet's own command size table (commandSizes in enet.h, defined in
+// enet-impl.c but not declared by the header).
+extern "C" size_t enet_protocol_command_size(enet_uint8 commandNumber);
 
 namespace netpeer {
 namespace {
@@ -18,6 +23,25 @@ namespace {
 // servicing goes on, but never forever.
 constexpr int kMaxConsecutiveServiceErrors = 64;
 constexpr int kMaxServiceIterations = 1 << 16;
+// ENet takes "nothing received" for "socket empty"; when the socket is still
+// readable (the recvmsg hook stopped after a run of skipped datagrams, or on
+// Windows a zero-length datagram) servicing resumes, at most this many times
+// per call.
+constexpr int kMaxReadableResumes = 64;
+
+// maximumWaitingData for an open() with maxPacketBytes: at least this, at
+// most ENet's default, 64 messages in between.
+constexpr size_t kMinWaitingData = 4u * 1024 * 1024;
+constexpr size_t kWaitingDataPerMessage = 64;
+// RecountWaitingData() runs at most this often per peer.
+constexpr uint32_t kWaitingDataRecountMs = 250;
+
+// A message above maxPacketBytes reaches ENet as a packet holding only these
+// bytes (see InterceptPeerDatagram), which service()/serviceHeld() recognise,
+// drop and count in oversizeDropped. Random per process, so that no
+// application payload matches it by design; forging it would only let a peer
+// have its own message dropped.
+constexpr size_t kOversizeMarkerBytes = 16;
 
 // serviceHeld() stops taking events from ENet at this many held events, even
 // when they carry no payload (a connect/disconnect storm), so the FIFO's
@@ -99,6 +123,75 @@ static_assert(offsetof(ENetProtocolConnect, connectID) ==
                   kConnectConnectIdOffset, "");
 static_assert(sizeof(ENetProtocolDisconnect) == kDisconnectBytes, "");
 static_assert(offsetof(ENetProtocolDisconnect, data) == kDisconnectDataOffset, "");
+// dataLength of the SEND_* commands, and the fragment fields.
+constexpr size_t kSendReliableLengthOffset = 4;
+constexpr size_t kSendUnreliableLengthOffset = 6;
+constexpr size_t kSendUnsequencedLengthOffset = 6;
+constexpr size_t kFragmentLengthOffset = 6;
+constexpr size_t kFragmentCountOffset = 8;
+constexpr size_t kFragmentNumberOffset = 12;
+constexpr size_t kFragmentTotalLengthOffset = 16;
+constexpr size_t kFragmentOffsetOffset = 20;
+static_assert(offsetof(ENetProtocolSendReliable, dataLength) ==
+                  kSendReliableLengthOffset, "");
+static_assert(offsetof(ENetProtocolSendUnreliable, dataLength) ==
+                  kSendUnreliableLengthOffset, "");
+static_assert(offsetof(ENetProtocolSendUnsequenced, dataLength) ==
+                  kSendUnsequencedLengthOffset, "");
+static_assert(offsetof(ENetProtocolSendFragment, dataLength) ==
+                  kFragmentLengthOffset, "");
+static_assert(offsetof(ENetProtocolSendFragment, fragmentCount) ==
+                  kFragmentCountOffset, "");
+static_assert(offsetof(ENetProtocolSendFragment, fragmentNumber) ==
+                  kFragmentNumberOffset, "");
+static_assert(offsetof(ENetProtocolSendFragment, totalLength) ==
+                  kFragmentTotalLengthOffset, "");
+static_assert(offsetof(ENetProtocolSendFragment, fragmentOffset) ==
+                  kFragmentOffsetOffset, "");
+static_assert(sizeof(ENetProtocolSendFragment) == 24, "");
+
+uint64_t SplitMix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+const uint8_t* OversizeMarker() {
+  // Thread-safe one-time initialisation (C++11 statics).
+  static const struct Marker {
+    uint8_t bytes[kOversizeMarkerBytes];
+    Marker() {
+      int local = 0;
+      uint64_t seed =
+          static_cast<uint64_t>(
+              std::chrono::steady_clock::now().time_since_epoch().count()) ^
+          (static_cast<uint64_t>(
+               std::chrono::system_clock::now().time_since_epoch().count())
+           << 1) ^
+          static_cast<uint64_t>(reinterpret_cast<uintptr_t>(&local)) ^
+          (static_cast<uint64_t>(reinterpret_cast<uintptr_t>(this)) << 17);
+      for (size_t i = 0; i < kOversizeMarkerBytes; i += 8) {
+        seed = SplitMix64(seed);
+        for (size_t b = 0; b < 8; ++b) {
+          bytes[i + b] = static_cast<uint8_t>(seed >> (8 * b));
+        }
+      }
+    }
+  } marker;
+  return marker.bytes;
+}
+
+// Payload bytes held by the incoming commands of `queue`.
+size_t WaitingBytes(ENetList* queue) {
+  size_t total = 0;
+  for (ENetListIterator it = enet_list_begin(queue); it != enet_list_end(queue);
+       it = enet_list_next(it)) {
+    const ENetPacket* packet = reinterpret_cast<ENetIncomingCommand*>(it)->packet;
+    if (packet != nullptr) total += packet->dataLength;
+  }
+  return total;
+}
 
 // The HostWrap whose enet_host_service() call is running on this thread.
 // ENet only receives datagrams (and so only calls host->intercept) inside
@@ -106,19 +199,27 @@ static_assert(offsetof(ENetProtocolDisconnect, data) == kDisconnectDataOffset, "
 // synchronously: the zpl ENetHost has no user-data field to find the wrapper
 // from, and this needs neither a lock nor a registry that could outlive a
 // host.
+// The same scope binds the host's receive counters for the recvmsg hook
+// (impairment.h), for the same reason.
 thread_local HostWrap* tServicing = nullptr;
 
 class ServicingScope {
  public:
-  explicit ServicingScope(HostWrap* host) : previous_(tServicing) {
+  ServicingScope(HostWrap* host, NetpeerReceiveCounters* counters)
+      : previous_(tServicing),
+        previousCounters_(netpeer_receive_counters_bind(counters)) {
     tServicing = host;
   }
-  ~ServicingScope() { tServicing = previous_; }
+  ~ServicingScope() {
+    tServicing = previous_;
+    netpeer_receive_counters_bind(previousCounters_);
+  }
   ServicingScope(const ServicingScope&) = delete;
   ServicingScope& operator=(const ServicingScope&) = delete;
 
  private:
   HostWrap* previous_;
+  NetpeerReceiveCounters* previousCounters_;
 };
 
 // An integer in [lo, hi]; NaN, infinities and fractions are not.
@@ -231,6 +332,9 @@ Napi::Function HostWrap::Init(Napi::Env env) {
           InstanceMethod<&HostWrap::JS_resetPeer>("resetPeer"),
           InstanceMethod<&HostWrap::JS_setRefuseConnections>(
               "setRefuseConnections"),
+          InstanceMethod<&HostWrap::JS_setConnectionLimit>(
+              "setConnectionLimit"),
+          InstanceMethod<&HostWrap::JS_setPeerDefaults>("setPeerDefaults"),
           InstanceMethod<&HostWrap::JS_setImpairment>("setImpairment"),
           InstanceMethod<&HostWrap::JS_impairmentStats>("impairmentStats"),
           InstanceMethod<&HostWrap::JS_close>("close"),
@@ -262,12 +366,14 @@ void HostWrap::HoldEvent(const ENetEvent& event) {
                        : 0;
   held_.push_back(HeldEvent{event, bytes});
   heldBytes_ += bytes;
+  if (IsDisconnect(event)) ++heldDisconnects_;
   if (event.peer != nullptr) ++heldPerPeer_[event.peer - host_->peers];
 }
 
 void HostWrap::PopHeld() {
   const HeldEvent& head = held_.front();
   heldBytes_ -= head.bytes;
+  if (IsDisconnect(head.event)) --heldDisconnects_;
   if (head.event.peer != nullptr) --heldPerPeer_[head.event.peer - host_->peers];
   held_.pop_front();
 }
@@ -280,6 +386,7 @@ void HostWrap::ClearHeld() {
   // behind.
   std::deque<HeldEvent>().swap(held_);
   heldBytes_ = 0;
+  heldDisconnects_ = 0;
   for (uint32_t& count : heldPerPeer_) count = 0;
 }
 
@@ -303,14 +410,25 @@ ENetPeer* HostWrap::PeerAt(const Napi::Value& handle) const {
   return &host_->peers[static_cast<size_t>(index)];
 }
 
-// open(address, port, peerLimit, channelLimit, mtu): number
+// open(address, port, peerLimit, channelLimit, mtu, maxPacketBytes?): status
+//
+// maxPacketBytes (optional; undefined or 0 = ENet's 32 MiB): the largest
+// message this host takes in. Larger ones are acknowledged and sequenced as
+// usual but never buffered: the intercept shrinks them to marker packets that
+// service()/serviceHeld() drop, counting each message once in
+// oversizeDropped. It also sizes ENet's per-peer receive buffering
+// (host->maximumWaitingData = clamp(64 * maxPacketBytes, 4 MiB, 32 MiB)).
 Napi::Value HostWrap::JS_open(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  const bool hasMaxPacketBytes = info.Length() > 5 && !info[5].IsUndefined();
   if (!RequireString(info, 0, "Expected address to be a string") ||
       !RequireNumber(info, 1, "Expected port to be a number") ||
       !RequireNumber(info, 2, "Expected peerLimit to be a number") ||
       !RequireNumber(info, 3, "Expected channelLimit to be a number") ||
-      !RequireNumber(info, 4, "Expected mtu to be a number")) {
+      !RequireNumber(info, 4, "Expected mtu to be a number") ||
+      (hasMaxPacketBytes &&
+       !RequireNumber(info, 5,
+                      "Expected maxPacketBytes to be a number or undefined"))) {
     return env.Undefined();
   }
   if (host_ != nullptr || addon_ == nullptr) {
@@ -320,6 +438,7 @@ Napi::Value HostWrap::JS_open(const Napi::CallbackInfo& info) {
   double peerLimit = NumberAt(info, 2);
   double channelLimit = NumberAt(info, 3);
   double mtu = NumberAt(info, 4);
+  double maxPacketBytes = hasMaxPacketBytes ? NumberAt(info, 5) : 0;
   // ENet would overrun its fixed packetData[ENET_PROTOCOL_MAXIMUM_MTU]
   // buffers with a larger MTU, so the ranges are enforced here too.
   if (!IsIntIn(port, 0, 65535) ||
@@ -327,7 +446,10 @@ Napi::Value HostWrap::JS_open(const Napi::CallbackInfo& info) {
       !IsIntIn(channelLimit, ENET_PROTOCOL_MINIMUM_CHANNEL_COUNT,
                ENET_PROTOCOL_MAXIMUM_CHANNEL_COUNT) ||
       !(mtu == 0 || IsIntIn(mtu, ENET_PROTOCOL_MINIMUM_MTU,
-                            ENET_PROTOCOL_MAXIMUM_MTU))) {
+                            ENET_PROTOCOL_MAXIMUM_MTU)) ||
+      !(maxPacketBytes == 0 ||
+        IsIntIn(maxPacketBytes, kOversizeMarkerBytes,
+                ENET_HOST_DEFAULT_MAXIMUM_PACKET_SIZE))) {
     return Napi::Number::New(env, kErrRange);
   }
   ENetAddress address;
@@ -346,14 +468,41 @@ Napi::Value HostWrap::JS_open(const Napi::CallbackInfo& info) {
   peerMtu_ = mtu != 0 ? static_cast<enet_uint32>(mtu)
                       : static_cast<enet_uint32>(ENET_HOST_DEFAULT_MTU);
   host->mtu = ENET_PROTOCOL_MAXIMUM_MTU;
-  // Always installed; it returns at once while connections are accepted.
+  if (maxPacketBytes != 0) {
+    maxPacketBytes_ = static_cast<size_t>(maxPacketBytes);
+    // ENet checks incoming lengths against maximumPacketSize too: the marker
+    // packet of an oversize fragmented message is max(fragmentCount, 16)
+    // bytes (fragmentCount <= 2^20), so ENet's limit stays at least that.
+    // Every length it sees has been checked against maxPacketBytes_ first.
+    host->maximumPacketSize =
+        maxPacketBytes_ > ENET_PROTOCOL_MAXIMUM_FRAGMENT_COUNT
+            ? maxPacketBytes_
+            : static_cast<size_t>(ENET_PROTOCOL_MAXIMUM_FRAGMENT_COUNT);
+    size_t waiting = kWaitingDataPerMessage * maxPacketBytes_;
+    if (waiting > ENET_HOST_DEFAULT_MAXIMUM_WAITING_DATA) {
+      waiting = ENET_HOST_DEFAULT_MAXIMUM_WAITING_DATA;
+    }
+    host->maximumWaitingData = waiting > kMinWaitingData ? waiting : kMinWaitingData;
+  } else {
+    maxPacketBytes_ = ENET_HOST_DEFAULT_MAXIMUM_PACKET_SIZE;
+  }
+  // Always installed: it validates every datagram before ENet parses it.
   host->intercept = &HostWrap::InterceptThunk;
   host_ = host;
   heldPerPeer_.assign(host->peerCount, 0);
+  waitingRecountAt_.assign(host->peerCount, 0);
+  waitingRecounted_.assign(host->peerCount, 0);
   bytesSent_ = bytesReceived_ = packetsSent_ = packetsReceived_ = 0;
   serviceErrors_ = oversizeDropped_ = sendSkipped_ = 0;
   refusedConnections_ = unreliableDroppedWhileStalled_ = 0;
+  malformedDropped_ = 0;
+  receiveCounters_.fd = static_cast<int64_t>(host->socket);
+  receiveCounters_.emptyDropped = receiveCounters_.truncatedDropped = 0;
   refuseData_ = 0;
+  connectionLimit_ = kNoConnectionLimit;
+  limitRefuseData_ = 0;
+  limitSilent_ = false;
+  hasPeerDefaults_ = false;
   for (double& total : impairmentTotals_) total = 0;
   addon_->openHosts.insert(this);
   return Napi::Number::New(env, 0);
@@ -392,10 +541,12 @@ Napi::Value HostWrap::JS_connect(const Napi::CallbackInfo& info) {
     return Napi::Number::New(env, kErrResolve);
   }
   // enet_host_connect takes the first free slot as it is and advertises its
-  // mtu, which enet_peer_reset set to host->mtu (see JS_open).
+  // mtu, which enet_peer_reset set to host->mtu (see JS_open); the slot's
+  // ping/timeout settings are ENet's defaults after a reset too.
   for (size_t i = 0; i < host_->peerCount; ++i) {
     if (host_->peers[i].state == ENET_PEER_STATE_DISCONNECTED) {
       host_->peers[i].mtu = peerMtu_;
+      if (hasPeerDefaults_) ApplyPeerDefaults(&host_->peers[i]);
     }
   }
   // A held event may name a slot ENet has already freed (a disconnect, or a
@@ -486,6 +637,7 @@ HostWrap::PackResult HostWrap::PackEvent(const ENetEvent& event, uint8_t* out,
       type = kEventDisconnectTimeout;
       break;
     case ENET_EVENT_TYPE_RECEIVE:
+      if (TakeOversize(event)) return PackResult::kDropped;
       if (event.packet->dataLength > maxPayload) {
         enet_packet_destroy(event.packet);
         ++oversizeDropped_;
@@ -561,8 +713,9 @@ Napi::Value HostWrap::JS_service(const Napi::CallbackInfo& info) {
     timeoutMs = 0;  // we already have something to return
   }
 
-  ServicingScope servicing(this);
+  ServicingScope servicing(this, &receiveCounters_);
   int consecutiveErrors = 0;
+  int resumes = 0;
   for (int i = 0; i < kMaxServiceIterations; ++i) {
     ENetEvent event;
     int result = enet_host_service(host_, &event, timeoutMs);
@@ -573,7 +726,13 @@ Napi::Value HostWrap::JS_service(const Napi::CallbackInfo& info) {
       continue;
     }
     consecutiveErrors = 0;
-    if (result == 0) break;
+    if (result == 0) {
+      if (resumes < kMaxReadableResumes && SocketReadable()) {
+        ++resumes;
+        continue;
+      }
+      break;
+    }
     if (PackEvent(event, out, capacity, &offset, maxPayload) ==
         PackResult::kNoRoom) {
       HoldEvent(event);
@@ -615,8 +774,9 @@ Napi::Value HostWrap::JS_serviceHeld(const Napi::CallbackInfo& info) {
 
   netpeer_impairment_pump(static_cast<int64_t>(host_->socket));
 
-  ServicingScope servicing(this);
+  ServicingScope servicing(this, &receiveCounters_);
   int consecutiveErrors = 0;
+  int resumes = 0;
   for (int i = 0; i < kMaxServiceIterations && !full(); ++i) {
     ENetEvent event;
     int result = enet_host_service(host_, &event, 0);
@@ -626,11 +786,19 @@ Napi::Value HostWrap::JS_serviceHeld(const Napi::CallbackInfo& info) {
       continue;
     }
     consecutiveErrors = 0;
-    if (result == 0) break;
+    if (result == 0) {
+      if (resumes < kMaxReadableResumes && SocketReadable()) {
+        ++resumes;
+        continue;
+      }
+      break;
+    }
     switch (event.type) {
       case ENET_EVENT_TYPE_RECEIVE:
         // Oversize first: that counter means the same stalled or not.
-        if (event.packet->dataLength > maxPayload) {
+        if (TakeOversize(event)) {
+          // dropped and counted
+        } else if (event.packet->dataLength > maxPayload) {
           enet_packet_destroy(event.packet);
           ++oversizeDropped_;
         } else if ((event.packet->flags & ENET_PACKET_FLAG_RELIABLE) == 0) {
@@ -779,14 +947,19 @@ Napi::Value HostWrap::JS_hostStats(const Napi::CallbackInfo& info) {
   out[1] = static_cast<double>(bytesReceived_);
   out[2] = static_cast<double>(packetsSent_);
   out[3] = static_cast<double>(packetsReceived_);
-  out[4] = static_cast<double>(serviceErrors_);
+  out[4] = static_cast<double>(serviceErrors_ +
+                               receiveCounters_.truncatedDropped);
   out[5] = static_cast<double>(oversizeDropped_);
   out[6] = static_cast<double>(sendSkipped_);
   out[7] = host_ != nullptr ? static_cast<double>(host_->connectedPeers) : 0;
   out[8] = static_cast<double>(refusedConnections_);
-  if (outArray.ElementLength() >= kHostStatsLength) {
+  if (outArray.ElementLength() >= kHostStatsLengthV2) {
     out[9] = static_cast<double>(unreliableDroppedWhileStalled_);
     out[10] = static_cast<double>(held_.size());
+  }
+  if (outArray.ElementLength() >= kHostStatsLength) {
+    out[11] = static_cast<double>(receiveCounters_.emptyDropped);
+    out[12] = static_cast<double>(malformedDropped_);
   }
   return Napi::Number::New(env, 0);
 }
@@ -806,7 +979,9 @@ Napi::Value HostWrap::JS_resetPeer(const Napi::CallbackInfo& info) {
 // setRefuseConnections(data): status. 0 accepts new connections (the default
 // after open()); any other uint32 refuses every new one with a DISCONNECT
 // carrying `data`, before ENet allocates a peer: the client sees only that
-// disconnect, never a connect. Connected peers are not affected.
+// disconnect, never a connect. Connected peers are not affected. Independent
+// of setConnectionLimit(): while on, it refuses whatever the limit says, with
+// its own data; turning it off leaves the limit in force.
 Napi::Value HostWrap::JS_setRefuseConnections(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!RequireNumber(info, 0, "Expected data to be a number")) {
@@ -818,6 +993,108 @@ Napi::Value HostWrap::JS_setRefuseConnections(const Napi::CallbackInfo& info) {
   if (!IsIntIn(data, 0, 4294967295.0)) return Napi::Number::New(env, kErrRange);
   refuseData_ = static_cast<uint32_t>(data);
   return Napi::Number::New(env, 0);
+}
+
+// setConnectionLimit(limit, refuseData, silent?): status
+//
+// limit -1 removes the limit (the default after open()); 0..4095 refuses a
+// new CONNECT, before ENet allocates anything for it, while at least `limit`
+// peers exist: every peer slot that is not DISCONNECTED (connected, half-open
+// handshakes, disconnecting, zombies) plus held disconnect events (connections
+// JS has not seen end yet). While a limit is set, a CONNECT that would find no
+// free slot is refused as well instead of being ignored. The decision is made
+// per datagram, so CONNECTs arriving in one receive pass are counted against
+// each other. A refused client gets a DISCONNECT carrying refuseData (a
+// CONNECTING ENet peer turns it into a DISCONNECT event with that data), or
+// nothing at all when `silent` is true. Independent of
+// setRefuseConnections(), which takes precedence while on.
+Napi::Value HostWrap::JS_setConnectionLimit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const bool hasSilent = info.Length() > 2 && !info[2].IsUndefined();
+  if (!RequireNumber(info, 0, "Expected limit to be a number") ||
+      !RequireNumber(info, 1, "Expected refuseData to be a number")) {
+    return env.Undefined();
+  }
+  if (hasSilent && !info[2].IsBoolean()) {
+    ThrowTypeError(info, "Expected silent to be a boolean or undefined");
+    return env.Undefined();
+  }
+  if (host_ == nullptr) return Napi::Number::New(env, kErrState);
+  double limit = NumberAt(info, 0);
+  double data = NumberAt(info, 1);
+  if (!IsIntIn(limit, -1, ENET_PROTOCOL_MAXIMUM_PEER_ID) ||
+      !IsIntIn(data, 0, 4294967295.0)) {
+    return Napi::Number::New(env, kErrRange);
+  }
+  connectionLimit_ =
+      limit < 0 ? kNoConnectionLimit : static_cast<uint32_t>(limit);
+  limitRefuseData_ = static_cast<uint32_t>(data);
+  limitSilent_ = hasSilent && info[2].As<Napi::Boolean>().Value();
+  return Napi::Number::New(env, 0);
+}
+
+// setPeerDefaults(pingIntervalMs, timeoutLimit, timeoutMinimumMs,
+//                 timeoutMaximumMs): status
+//
+// What configurePeer() sets, for every peer from the moment ENet creates it:
+// stamped on the free slots just before ENet takes one (an incoming CONNECT
+// the intercept lets through, or connect()), since enet_peer_reset() restores
+// ENet's defaults (ping 500 ms, timeouts 32 / 5 s / 30 s) on every slot it
+// frees. So half-open handshakes expire on this schedule too. Applied at once
+// to the peers that exist and are not connected yet. 0 means ENet's default
+// for each, as in configurePeer().
+Napi::Value HostWrap::JS_setPeerDefaults(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireNumber(info, 0, "Expected pingIntervalMs to be a number") ||
+      !RequireNumber(info, 1, "Expected timeoutLimit to be a number") ||
+      !RequireNumber(info, 2, "Expected timeoutMinimumMs to be a number") ||
+      !RequireNumber(info, 3, "Expected timeoutMaximumMs to be a number")) {
+    return env.Undefined();
+  }
+  if (host_ == nullptr) return Napi::Number::New(env, kErrState);
+  hasPeerDefaults_ = true;
+  defaultPingInterval_ = Uint32At(info, 0);
+  defaultTimeoutLimit_ = Uint32At(info, 1);
+  defaultTimeoutMinimum_ = Uint32At(info, 2);
+  defaultTimeoutMaximum_ = Uint32At(info, 3);
+  for (size_t i = 0; i < host_->peerCount; ++i) {
+    switch (host_->peers[i].state) {
+      case ENET_PEER_STATE_DISCONNECTED:
+      case ENET_PEER_STATE_CONNECTING:
+      case ENET_PEER_STATE_ACKNOWLEDGING_CONNECT:
+      case ENET_PEER_STATE_CONNECTION_PENDING:
+      case ENET_PEER_STATE_CONNECTION_SUCCEEDED:
+        ApplyPeerDefaults(&host_->peers[i]);
+        break;
+      default:
+        break;
+    }
+  }
+  return Napi::Number::New(env, 0);
+}
+
+void HostWrap::ApplyPeerDefaults(ENetPeer* peer) const {
+  enet_peer_ping_interval(peer, defaultPingInterval_);
+  enet_peer_timeout(peer, defaultTimeoutLimit_, defaultTimeoutMinimum_,
+                    defaultTimeoutMaximum_);
+}
+
+bool HostWrap::SocketReadable() const {
+  enet_uint32 condition = ENET_SOCKET_WAIT_RECEIVE;
+  return enet_socket_wait(host_->socket, &condition, 0) == 0 &&
+         (condition & ENET_SOCKET_WAIT_RECEIVE) != 0;
+}
+
+bool HostWrap::TakeOversize(const ENetEvent& event) {
+  const ENetPacket* packet = event.packet;
+  if (event.type != ENET_EVENT_TYPE_RECEIVE || packet == nullptr ||
+      packet->dataLength < kOversizeMarkerBytes ||
+      std::memcmp(packet->data, OversizeMarker(), kOversizeMarkerBytes) != 0) {
+    return false;
+  }
+  enet_packet_destroy(event.packet);
+  ++oversizeDropped_;
+  return true;
 }
 
 // setImpairment(direction, latencyMs, jitterMs, lossRate, duplicateRate,
@@ -897,35 +1174,55 @@ int ENET_CALLBACK HostWrap::InterceptThunk(ENetHost* host, void* /*event*/) {
   return self->InterceptReceived();
 }
 
-// Mirrors what enet_protocol_handle_incoming_commands() would take as a
-// connection attempt, so that everything else (including malformed datagrams
-// ENet ignores) still reaches ENet untouched:
-//   - header peer id ENET_PROTOCOL_MAXIMUM_PEER_ID (no peer yet), not
-//     compressed (this host has no compressor: ENet drops those);
-//   - exactly one command, CONNECT (ENet ignores a CONNECT followed by more
-//     bytes), with a channel count ENet would accept;
-//   - not a retransmission of a CONNECT ENet already accepted (same address,
-//     port and connectID on a peer that is not DISCONNECTED or CONNECTING, as
-//     in enet_protocol_handle_connect(), which then ignores it).
 int HostWrap::InterceptReceived() {
-  if (refuseData_ == 0) return 0;
   ENetHost* host = host_;
-  // With checksums the header carries 4 more bytes and the reply would need
+  // With checksums the header carries 4 more bytes and a reply would need
   // one; this addon never sets host->checksum, so just stay out of the way.
   if (host->checksum != nullptr) return 0;
-  const uint8_t* data = host->receivedData;
+  uint8_t* data = host->receivedData;
   const size_t length = host->receivedDataLength;
   if (data == nullptr || length < kWireHeaderShort) return 0;
+  // Nothing can be sent to port 0 (sendmsg fails with EINVAL), yet ENet would
+  // give such a source a peer whose every send fails, and a failed send
+  // aborts ENet's whole send pass (and the receive behind it).
+  if (host->receivedAddress.port == 0) {
+    ++malformedDropped_;
+    return 1;
+  }
 
   const uint32_t field = ReadBE16(data);
   const uint32_t peerId =
       field & ~static_cast<uint32_t>(ENET_PROTOCOL_HEADER_FLAG_MASK |
                                      ENET_PROTOCOL_HEADER_SESSION_MASK);
-  if (peerId != ENET_PROTOCOL_MAXIMUM_PEER_ID) return 0;
+  // This host has no decompressor: ENet drops compressed datagrams unread.
   if ((field & ENET_PROTOCOL_HEADER_FLAG_COMPRESSED) != 0) return 0;
   const size_t headerSize = (field & ENET_PROTOCOL_HEADER_FLAG_SENT_TIME) != 0
                                 ? kWireHeaderLong
                                 : kWireHeaderShort;
+  if (length < headerSize) return 0;
+  if (peerId == ENET_PROTOCOL_MAXIMUM_PEER_ID) {
+    return InterceptConnect(data, length, headerSize);
+  }
+  if (peerId >= host->peerCount) return 0;  // ENet ignores it
+  return InterceptPeerDatagram(&host->peers[peerId], data, length, headerSize);
+}
+
+// Mirrors what enet_protocol_handle_incoming_commands() would take as a
+// connection attempt, so that everything else (including malformed datagrams
+// ENet ignores) still reaches ENet untouched:
+//   - header peer id ENET_PROTOCOL_MAXIMUM_PEER_ID (no peer yet), not
+//     compressed (checked by the caller);
+//   - exactly one command, CONNECT (ENet ignores a CONNECT followed by more
+//     bytes, and anything else without a peer), with a channel count ENet
+//     would accept;
+//   - not a retransmission of a CONNECT ENet already accepted (same address,
+//     port and connectID on a peer that is not DISCONNECTED or CONNECTING, as
+//     in enet_protocol_handle_connect(), which then ignores it).
+int HostWrap::InterceptConnect(const uint8_t* data, size_t length,
+                               size_t headerSize) {
+  const bool limited = connectionLimit_ != kNoConnectionLimit;
+  if (refuseData_ == 0 && !limited && !hasPeerDefaults_) return 0;
+  ENetHost* host = host_;
   if (length != headerSize + kConnectBytes) return 0;
   const uint8_t* connect = data + headerSize;
   if ((connect[0] & ENET_PROTOCOL_COMMAND_MASK) != ENET_PROTOCOL_COMMAND_CONNECT) {
@@ -940,10 +1237,12 @@ int HostWrap::InterceptReceived() {
   // connectID is opaque: compared in wire order, as ENet stores it.
   enet_uint32 connectId;
   std::memcpy(&connectId, connect + kConnectConnectIdOffset, sizeof(connectId));
+  size_t busy = 0;
   for (size_t i = 0; i < host->peerCount; ++i) {
     const ENetPeer& peer = host->peers[i];
-    if (peer.state != ENET_PEER_STATE_DISCONNECTED &&
-        peer.state != ENET_PEER_STATE_CONNECTING &&
+    if (peer.state == ENET_PEER_STATE_DISCONNECTED) continue;
+    ++busy;
+    if (peer.state != ENET_PEER_STATE_CONNECTING &&
         std::memcmp(&peer.address.host, &host->receivedAddress.host,
                     sizeof(peer.address.host)) == 0 &&
         peer.address.port == host->receivedAddress.port &&
@@ -952,7 +1251,29 @@ int HostWrap::InterceptReceived() {
     }
   }
 
+  uint32_t reason;
+  bool silent;
+  if (refuseData_ != 0) {
+    reason = refuseData_;
+    silent = false;
+  } else if (limited && (busy + heldDisconnects_ >= connectionLimit_ ||
+                         busy == host->peerCount)) {
+    reason = limitRefuseData_;
+    silent = limitSilent_;
+  } else {
+    // Accepted: ENet takes the first DISCONNECTED slot, as it is.
+    if (hasPeerDefaults_) {
+      for (size_t i = 0; i < host->peerCount; ++i) {
+        if (host->peers[i].state == ENET_PEER_STATE_DISCONNECTED) {
+          ApplyPeerDefaults(&host->peers[i]);
+        }
+      }
+    }
+    return 0;
+  }
+
   ++refusedConnections_;
+  if (silent) return 1;
   const uint32_t target = ReadBE16(connect + kConnectOutgoingPeerIdOffset);
   // A client that named no peer of its own cannot be addressed: drop its
   // attempt silently rather than let ENet accept it.
@@ -969,7 +1290,7 @@ int HostWrap::InterceptReceived() {
                                ENET_PROTOCOL_HEADER_SESSION_SHIFT);
 
   // Header without SENT_TIME (nothing to acknowledge), then one DISCONNECT:
-  // no ACKNOWLEDGE flag, channel 0xFF, sequence 0, data = refuseData_. A
+  // no ACKNOWLEDGE flag, channel 0xFF, sequence 0, data = reason. A
   // CONNECTING client turns it into a DISCONNECT event with that data
   // (enet_protocol_handle_disconnect: CONNECTING -> ZOMBIE, eventData).
   uint8_t reply[kWireHeaderShort + kDisconnectBytes];
@@ -978,7 +1299,7 @@ int HostWrap::InterceptReceived() {
   command[0] = ENET_PROTOCOL_COMMAND_DISCONNECT;
   command[1] = 0xFF;
   WriteBE16(command + 2, 0);
-  WriteBE32(command + kDisconnectDataOffset, refuseData_);
+  WriteBE32(command + kDisconnectDataOffset, reason);
 
   ENetBuffer buffer;
   buffer.data = reply;
@@ -989,6 +1310,163 @@ int HostWrap::InterceptReceived() {
     host->totalSentPackets++;
   }
   return 1;
+}
+
+// Walks the commands as enet_protocol_handle_incoming_commands() does (sizes
+// from ENet's own table; it stops where ENet would stop parsing: a truncated
+// or unknown command, a SEND_* payload past the end, a CONNECT) and, for each
+// SEND_FRAGMENT / SEND_UNRELIABLE_FRAGMENT, applies upstream ENet 1.3.17's
+// checks that this fork lacks or applies too late:
+//   fragmentCount <= ENET_PROTOCOL_MAXIMUM_FRAGMENT_COUNT,
+//   fragmentNumber < fragmentCount, totalLength >= fragmentCount (this fork
+//   allocates a fragmentCount-bit bitmap per message that maximumWaitingData
+//   does not count), fragmentOffset < totalLength,
+//   dataLength <= totalLength - fragmentOffset, and the data in the datagram.
+// One invalid fragment drops the whole datagram (counted in malformedDropped):
+// no stock ENet peer ever sends one.
+//
+// A message above maxPacketBytes_ (a fragment's totalLength, or a single
+// SEND_*'s dataLength) is legal but unwanted. Refusing it outright would
+// leave its reliable commands unacknowledged (the sender's connection would
+// die of retransmissions) and its sequence numbers unused (the channel would
+// stall). So it is rewritten in place, and the datagram shrunk:
+//   - SEND_*: dataLength 16, payload = the marker;
+//   - fragments: totalLength = max(fragmentCount, 16), fragmentOffset 0,
+//     dataLength 16 with the marker for fragment 0, 0 for the others. The
+//     bitmap ENet allocates stays counted (totalLength >= fragmentCount).
+// ENet then acknowledges and sequences it as usual and eventually delivers a
+// marker packet, which service()/serviceHeld() drop and count once in
+// oversizeDropped (an incomplete unreliable one is never delivered, nor
+// counted).
+int HostWrap::InterceptPeerDatagram(ENetPeer* peer, uint8_t* data,
+                                    size_t length, size_t headerSize) {
+  ENetHost* host = host_;
+  // What ENet ignores before parsing any command.
+  if (peer->state == ENET_PEER_STATE_DISCONNECTED ||
+      peer->state == ENET_PEER_STATE_ZOMBIE ||
+      std::memcmp(&peer->address.host, &host->receivedAddress.host,
+                  sizeof(peer->address.host)) != 0 ||
+      peer->address.port != host->receivedAddress.port) {
+    return 0;
+  }
+  const uint32_t session = (ReadBE16(data) & ENET_PROTOCOL_HEADER_SESSION_MASK) >>
+                           ENET_PROTOCOL_HEADER_SESSION_SHIFT;
+  if (peer->outgoingPeerID < ENET_PROTOCOL_MAXIMUM_PEER_ID &&
+      session != peer->incomingSessionID) {
+    return 0;
+  }
+
+  enum class Payload { kKeep, kMarker, kNone };
+  size_t read = headerSize;
+  size_t write = headerSize;
+  while (read < length) {
+    const size_t left = length - read;
+    if (left < sizeof(ENetProtocolCommandHeader)) break;
+    const uint8_t* source = data + read;
+    const uint8_t number = source[0] & ENET_PROTOCOL_COMMAND_MASK;
+    if (number >= ENET_PROTOCOL_COMMAND_COUNT) break;
+    const size_t size = enet_protocol_command_size(number);
+    if (size == 0 || size > left) break;
+    if (number == ENET_PROTOCOL_COMMAND_CONNECT) break;
+
+    size_t lengthOffset = 0;
+    bool fragment = false;
+    switch (number) {
+      case ENET_PROTOCOL_COMMAND_SEND_RELIABLE:
+        lengthOffset = kSendReliableLengthOffset;
+        break;
+      case ENET_PROTOCOL_COMMAND_SEND_UNRELIABLE:
+        lengthOffset = kSendUnreliableLengthOffset;
+        break;
+      case ENET_PROTOCOL_COMMAND_SEND_UNSEQUENCED:
+        lengthOffset = kSendUnsequencedLengthOffset;
+        break;
+      case ENET_PROTOCOL_COMMAND_SEND_FRAGMENT:
+      case ENET_PROTOCOL_COMMAND_SEND_UNRELIABLE_FRAGMENT:
+        lengthOffset = kFragmentLengthOffset;
+        fragment = true;
+        break;
+      default:
+        break;
+    }
+    const size_t payload = lengthOffset != 0 ? ReadBE16(source + lengthOffset) : 0;
+    Payload action = Payload::kKeep;
+    uint32_t shrunkTotal = 0;
+    if (fragment) {
+      const uint32_t count = ReadBE32(source + kFragmentCountOffset);
+      const uint32_t index = ReadBE32(source + kFragmentNumberOffset);
+      const uint32_t total = ReadBE32(source + kFragmentTotalLengthOffset);
+      const uint32_t offset = ReadBE32(source + kFragmentOffsetOffset);
+      if (count > ENET_PROTOCOL_MAXIMUM_FRAGMENT_COUNT || index >= count ||
+          total < count || offset >= total || payload > total - offset ||
+          payload > left - size) {
+        ++malformedDropped_;
+        return 1;
+      }
+      if (total > maxPacketBytes_) {
+        // A real fragment 0 of a message too big for one datagram carries
+        // hundreds of bytes; the marker must fit where its data was.
+        if (index == 0 && payload < kOversizeMarkerBytes) {
+          ++malformedDropped_;
+          return 1;
+        }
+        action = index == 0 ? Payload::kMarker : Payload::kNone;
+        shrunkTotal = count > kOversizeMarkerBytes
+                          ? count
+                          : static_cast<uint32_t>(kOversizeMarkerBytes);
+      }
+    } else if (lengthOffset != 0) {
+      if (payload > left - size) break;  // ENet stops here as well
+      // payload > maxPacketBytes_ >= 16: the marker fits.
+      if (payload > maxPacketBytes_) action = Payload::kMarker;
+    }
+
+    const size_t kept = action == Payload::kKeep     ? payload
+                        : action == Payload::kMarker ? kOversizeMarkerBytes
+                                                     : 0;
+    // write <= read, and every rewrite only shrinks, so nothing is written
+    // over bytes not read yet.
+    uint8_t* target = data + write;
+    if (target != source) std::memmove(target, source, size);
+    if (action == Payload::kKeep) {
+      if (payload != 0 && target != source) {
+        std::memmove(target + size, source + size, payload);
+      }
+    } else {
+      WriteBE16(target + lengthOffset, static_cast<uint32_t>(kept));
+      if (fragment) {
+        WriteBE32(target + kFragmentTotalLengthOffset, shrunkTotal);
+        WriteBE32(target + kFragmentOffsetOffset, 0);
+      }
+      if (kept != 0) std::memcpy(target + size, OversizeMarker(), kept);
+    }
+    read += size + payload;
+    write += size + kept;
+  }
+  if (write != read) {
+    // What ENet would not parse anyway stays behind the rewritten commands.
+    std::memmove(data + write, data + read, length - read);
+    host->receivedDataLength = write + (length - read);
+  }
+  if (peer->totalWaitingData >= host->maximumWaitingData) RecountWaitingData(peer);
+  return 0;
+}
+
+void HostWrap::RecountWaitingData(ENetPeer* peer) {
+  const size_t index = static_cast<size_t>(peer - host_->peers);
+  const enet_uint32 now = host_->serviceTime;
+  if (waitingRecounted_[index] != 0 &&
+      ENET_TIME_DIFFERENCE(now, waitingRecountAt_[index]) < kWaitingDataRecountMs) {
+    return;
+  }
+  waitingRecounted_[index] = 1;
+  waitingRecountAt_[index] = now;
+  size_t total = WaitingBytes(&peer->dispatchedCommands);
+  for (size_t c = 0; c < peer->channelCount; ++c) {
+    total += WaitingBytes(&peer->channels[c].incomingReliableCommands);
+    total += WaitingBytes(&peer->channels[c].incomingUnreliableCommands);
+  }
+  peer->totalWaitingData = total;
 }
 
 // close(notifyData?): void

@@ -15,6 +15,7 @@
 
 #include "enet.h"
 #include "event-records.h"
+#include "impairment.h"
 
 namespace netpeer {
 
@@ -48,6 +49,8 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   Napi::Value JS_hostStats(const Napi::CallbackInfo& info);
   Napi::Value JS_resetPeer(const Napi::CallbackInfo& info);
   Napi::Value JS_setRefuseConnections(const Napi::CallbackInfo& info);
+  Napi::Value JS_setConnectionLimit(const Napi::CallbackInfo& info);
+  Napi::Value JS_setPeerDefaults(const Napi::CallbackInfo& info);
   Napi::Value JS_setImpairment(const Napi::CallbackInfo& info);
   Napi::Value JS_impairmentStats(const Napi::CallbackInfo& info);
   Napi::Value JS_close(const Napi::CallbackInfo& info);
@@ -56,9 +59,30 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   // on this thread and lets it look at the datagram ENet just received.
   static int ENET_CALLBACK InterceptThunk(ENetHost* host, void* event);
 
-  // While refuseData_ != 0: answers a new CONNECT with a DISCONNECT carrying
-  // refuseData_ and drops it (1); anything else goes to ENet as usual (0).
+  // Looks at every datagram before ENet parses it: 1 drops it, 0 lets ENet
+  // have it (possibly rewritten in place, see InterceptPeerDatagram).
   int InterceptReceived();
+  // A datagram with no peer id yet: refuses a new CONNECT (a DISCONNECT
+  // carrying the refusal data, or nothing) while setRefuseConnections() is on
+  // or the connection limit is reached; stamps the peer defaults on the free
+  // slots before ENet takes one for a CONNECT it lets through.
+  int InterceptConnect(const uint8_t* data, size_t length, size_t headerSize);
+  // A datagram for an existing peer: validates every fragment command as
+  // upstream ENet 1.3.17 does (drops the whole datagram otherwise), turns
+  // messages above maxPacketBytes_ into small marker packets ENet still
+  // acknowledges and sequences, and corrects the peer's waiting-data count.
+  int InterceptPeerDatagram(ENetPeer* peer, uint8_t* data, size_t length,
+                            size_t headerSize);
+  // Recomputes peer->totalWaitingData from the packets it really holds (this
+  // ENet fork never subtracts the incoming commands it discards), at most
+  // every kWaitingDataRecountMs per peer and only once it reaches the limit.
+  void RecountWaitingData(ENetPeer* peer);
+  // Receives ENet would drop for us: marker packets of oversize messages.
+  bool TakeOversize(const ENetEvent& event);
+  void ApplyPeerDefaults(ENetPeer* peer) const;
+  // Still readable after ENet reported an empty socket (a run of skipped
+  // datagrams, or on Windows a zero-length one)?
+  bool SocketReadable() const;
 
   // Peer for a JS handle, or nullptr when the host is closed or the handle is
   // not an integer index into host_->peers.
@@ -73,6 +97,10 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   // PopHeld removes the head without touching its packet (PackEvent has
   // consumed it); ClearHeld destroys every held packet.
   void HoldEvent(const ENetEvent& event);
+  static bool IsDisconnect(const ENetEvent& event) {
+    return event.type == ENET_EVENT_TYPE_DISCONNECT ||
+           event.type == ENET_EVENT_TYPE_DISCONNECT_TIMEOUT;
+  }
   void PopHeld();
   void ClearHeld();
 
@@ -99,6 +127,9 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   // Held events per peer slot (host_->peerCount entries): connect() must not
   // hand a slot that held events still name to a new connection.
   std::vector<uint32_t> heldPerPeer_;
+  // Held disconnect/timeout events: connections JS still counts as open
+  // although ENet may have freed their slot (see InterceptConnect).
+  size_t heldDisconnects_ = 0;
 
   uint64_t bytesSent_ = 0;
   uint64_t bytesReceived_ = 0;
@@ -109,10 +140,41 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   uint64_t sendSkipped_ = 0;
   uint64_t refusedConnections_ = 0;
   uint64_t unreliableDroppedWhileStalled_ = 0;
+  // Datagrams dropped whole by the intercept: an invalid fragment command, or
+  // a source port 0 (nothing can be sent back to it).
+  uint64_t malformedDropped_ = 0;
+  // Zero-length and truncated datagrams the recvmsg hook consumed on this
+  // host's socket (fd set by open()). Truncated ones count as serviceErrors,
+  // as they did when ENet's receive failed on them.
+  NetpeerReceiveCounters receiveCounters_ = {-1, 0, 0};
 
-  // setRefuseConnections(): 0 accepts connections, anything else is the
-  // disconnect data every new connection attempt is refused with.
+  // open()'s maxPacketBytes: larger messages are dropped (counted in
+  // oversizeDropped) without ENet ever buffering them.
+  size_t maxPacketBytes_ = ENET_HOST_DEFAULT_MAXIMUM_PACKET_SIZE;
+  // Per peer slot: host->serviceTime of the last RecountWaitingData, and
+  // whether there was one since the slot was (re)used.
+  std::vector<uint32_t> waitingRecountAt_;
+  std::vector<uint8_t> waitingRecounted_;
+
+  // setRefuseConnections(): 0 accepts connections (subject to the limit
+  // below), anything else is the disconnect data every new connection
+  // attempt is refused with.
   uint32_t refuseData_ = 0;
+
+  // setConnectionLimit(): a new CONNECT is refused while this many peers (not
+  // DISCONNECTED, plus held disconnects) exist. kNoConnectionLimit = none.
+  static constexpr uint32_t kNoConnectionLimit = 0xFFFFFFFFu;
+  uint32_t connectionLimit_ = kNoConnectionLimit;
+  uint32_t limitRefuseData_ = 0;
+  bool limitSilent_ = false;
+
+  // setPeerDefaults(): ping/timeout settings every peer starts with (0 =
+  // ENet's default), stamped on free slots before ENet uses one.
+  bool hasPeerDefaults_ = false;
+  uint32_t defaultPingInterval_ = 0;
+  uint32_t defaultTimeoutLimit_ = 0;
+  uint32_t defaultTimeoutMinimum_ = 0;
+  uint32_t defaultTimeoutMaximum_ = 0;
 
   // Impairment counters of sockets this wrapper has closed (impairment.c
   // forgets a socket's state when it closes); impairmentStats() adds the live

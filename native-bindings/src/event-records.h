@@ -72,11 +72,14 @@ constexpr uint32_t kPeerStatsLength = 12;
 // Float64Array slots filled by Host#hostStats(). Slots were only ever
 // appended, the earlier ones keep their meaning:
 //   0 bytesSent, 1 bytesReceived, 2 packetsSent, 3 packetsReceived,
-//   4 serviceErrors, 5 oversizeDropped, 6 sendSkipped, 7 connectedPeers,
-//   8 refusedConnections, 9 unreliableDroppedWhileStalled, 10 heldEvents.
-// hostStats() still accepts an array of the previous length (9) and then
-// fills only slots 0-8.
-constexpr uint32_t kHostStatsLength = 11;
+//   4 serviceErrors (truncated datagrams, larger than ENet's 4,096-byte
+//     buffer, included), 5 oversizeDropped, 6 sendSkipped, 7 connectedPeers,
+//   8 refusedConnections, 9 unreliableDroppedWhileStalled, 10 heldEvents,
+//   11 emptyDatagramsDropped, 12 malformedDropped.
+// hostStats() still accepts an array of a previous length (9 or 11) and then
+// fills only the slots that length had (0-8 or 0-10).
+constexpr uint32_t kHostStatsLength = 13;
+constexpr uint32_t kHostStatsLengthV2 = 11;
 constexpr uint32_t kHostStatsMinimumLength = 9;
 // Float64Array slots filled by Host#impairmentStats(): per direction
 // (outgoing at 0, incoming at 5) dropped, duplicated, delayed, reordered,

@@ -6,6 +6,10 @@
  * state, then wait on its mutex for any operation that found it before, and
  * free it. An fd is only used by the thread running its host, so in practice
  * neither lock is ever contended.
+ *
+ * The recvmsg hook also skips zero-length and truncated datagrams for every
+ * socket, impaired or not (see NETPEER_RECEIVE_MAX_SKIPPED in impairment.h),
+ * counting them in the thread's bound NetpeerReceiveCounters.
  */
 #include "impairment.h"
 
@@ -25,6 +29,11 @@ void netpeer_impairment_release(int64_t fd, double* stats_out) {
   (void)fd; (void)stats_out;
 }
 void netpeer_impairment_release_all(void) {}
+NetpeerReceiveCounters* netpeer_receive_counters_bind(
+    NetpeerReceiveCounters* counters) {
+  (void)counters;
+  return NULL;
+}
 
 #else  /* POSIX */
 
@@ -107,6 +116,8 @@ static size_t gTableCount = 0;
 static size_t gTableCapacity = 0;
 /* Number of entries in gTable, readable without the lock: 0 = fast path. */
 static int gImpairedCount = 0;
+/* See netpeer_receive_counters_bind(). */
+static __thread NetpeerReceiveCounters* tReceiveCounters = NULL;
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -576,7 +587,9 @@ static ssize_t Deliver(Datagram* item, struct msghdr* msg) {
   return (ssize_t)offset;
 }
 
-ssize_t netpeer_impaired_recvmsg(int fd, struct msghdr* msg, int flags) {
+/* One datagram for the caller, straight from the socket or from the
+ * incoming impairment queue. */
+static ssize_t ReceiveOne(int fd, struct msghdr* msg, int flags) {
   if (!AnyImpaired()) return recvmsg(fd, msg, flags);
   State* s = Acquire(fd);
   if (s == NULL) return recvmsg(fd, msg, flags);
@@ -603,6 +616,43 @@ ssize_t netpeer_impaired_recvmsg(int fd, struct msghdr* msg, int flags) {
   Unlock(s);
   errno = error != 0 ? error : EWOULDBLOCK;
   return -1;
+}
+
+NetpeerReceiveCounters* netpeer_receive_counters_bind(
+    NetpeerReceiveCounters* counters) {
+  NetpeerReceiveCounters* previous = tReceiveCounters;
+  tReceiveCounters = counters;
+  return previous;
+}
+
+/* Skips what ENet must never see (see impairment.h): a zero-length datagram
+ * would end ENet's receive pass as if the socket were empty, a truncated one
+ * would abort it. */
+ssize_t netpeer_impaired_recvmsg(int fd, struct msghdr* msg, int flags) {
+  /* recvmsg() overwrites the lengths; every retry starts from the caller's. */
+  const struct msghdr caller = *msg;
+  for (int skipped = 0;;) {
+    ssize_t received = ReceiveOne(fd, msg, flags);
+    if (received < 0) return received;
+    const int truncated = (msg->msg_flags & MSG_TRUNC) != 0;
+    if (received > 0 && !truncated) return received;
+    NetpeerReceiveCounters* counters = tReceiveCounters;
+    if (counters != NULL && counters->fd == (int64_t)fd) {
+      if (truncated) {
+        ++counters->truncatedDropped;
+      } else {
+        ++counters->emptyDropped;
+      }
+    }
+    if (++skipped >= NETPEER_RECEIVE_MAX_SKIPPED) {
+      /* Bounded work per call under a flood: "nothing more for now". */
+      errno = EWOULDBLOCK;
+      return -1;
+    }
+    msg->msg_namelen = caller.msg_namelen;
+    msg->msg_controllen = caller.msg_controllen;
+    msg->msg_flags = 0;
+  }
 }
 
 /* ENet only polls its own socket, waiting to receive (enet_socket_wait). With

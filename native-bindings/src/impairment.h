@@ -87,9 +87,37 @@ void netpeer_impairment_release(int64_t fd, double* stats_out);
 /* Frees every state (last environment gone). */
 void netpeer_impairment_release_all(void);
 
+/*
+ * Receive hygiene, on POSIX whether or not a socket is impaired: the recvmsg
+ * hook never hands ENet a datagram ENet would stop its receive pass on.
+ *   - zero-length datagrams: ENet reads a 0 result as "socket empty" and
+ *     stops, so one empty datagram would hide everything queued behind it;
+ *   - datagrams larger than ENet's buffer (MSG_TRUNC): ENet returns -1 and
+ *     abandons the pass.
+ * Both are consumed silently and the hook reads on, up to
+ * NETPEER_RECEIVE_MAX_SKIPPED in a row per call (then it reports "nothing
+ * more for now", EWOULDBLOCK; the caller may look again). Windows has no hook:
+ * there ENet still stops on them (the caller's readability check resumes it).
+ */
+#define NETPEER_RECEIVE_MAX_SKIPPED 256
+
+typedef struct NetpeerReceiveCounters {
+  int64_t fd;                /* socket these counters are for */
+  uint64_t emptyDropped;     /* zero-length datagrams consumed */
+  uint64_t truncatedDropped; /* datagrams larger than ENet's buffer consumed */
+} NetpeerReceiveCounters;
+
+/* Makes `counters` the calling thread's receive counters (NULL: none) and
+ * returns the previous ones. The hook counts into them only for datagrams of
+ * counters->fd. Bound around enet_host_service(), the only caller of
+ * enet_socket_receive(), so no fd table is needed. */
+NetpeerReceiveCounters* netpeer_receive_counters_bind(
+    NetpeerReceiveCounters* counters);
+
 #ifndef _WIN32
 /* The hooks ENet's call sites are redirected to. Same contracts as the libc
- * calls they stand for. */
+ * calls they stand for, except that the recvmsg hook skips zero-length and
+ * truncated datagrams (see NETPEER_RECEIVE_MAX_SKIPPED). */
 ssize_t netpeer_impaired_sendmsg(int fd, const struct msghdr* msg, int flags);
 ssize_t netpeer_impaired_recvmsg(int fd, struct msghdr* msg, int flags);
 int netpeer_impaired_poll(struct pollfd* fds, nfds_t nfds, int timeout);
