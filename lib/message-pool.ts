@@ -85,6 +85,11 @@ export class MessagePool {
    */
   release(message: NetworkMessage): void {
     this.assertOwned(message);
+    this.releaseOwned(message);
+  }
+
+  /** @internal takes back a message the caller has just checked with {@link MessagePool.assertOwned} */
+  releaseOwned(message: NetworkMessage): void {
     message.isHandedOut = false;
     this.freeSlots[this.freeCount++] = message.messageId;
   }

@@ -182,7 +182,7 @@ export class NetworkPeer {
     assertSendableChannel(channel);
     this.pool.assertOwned(message);
     this.driver.send(channel, message, this.resolveTargets(target));
-    this.pool.release(message);
+    this.pool.releaseOwned(message);
   }
 
   /**

@@ -55,10 +55,17 @@ export class NetworkStats {
 
   /** Sets every figure to 0. */
   clear(): void {
-    for (const key of Object.keys(this) as (keyof NetworkStats)[]) {
-      if (typeof this[key] === 'number') (this as unknown as Record<string, number>)[key] = 0;
-    }
+    const figures = this as unknown as Record<string, number>;
+    for (const key of figureNames()) figures[key] = 0;
   }
+}
+
+let names: readonly string[] | undefined;
+
+/** The numeric field names, taken once from a fresh instance so that clear() never misses a new field. */
+function figureNames(): readonly string[] {
+  names ??= Object.keys(new NetworkStats());
+  return names;
 }
 
 /** The four totals whose per-second rates a peer works out. */

@@ -1,3 +1,4 @@
+import { copyBytes } from '../byte-copy';
 import { NetworkError, NetworkErrorCode } from '../errors';
 import type { ResolvedNetworkConfig } from '../network-config';
 import { NetworkChannelType } from '../network-channel-type';
@@ -55,6 +56,26 @@ const FLAGS_OF_TYPE = [
 const align4 = (n: number): number => (n + 3) & ~3;
 
 /**
+ * Record fields are little-endian u32 at 4-aligned offsets of buffers this driver allocates (offset 0 of their own
+ * ArrayBuffer), so on a little-endian machine they are plain stores into a Uint32Array view: no bounds-checked
+ * Buffer call per field on the hot path.
+ */
+const IS_LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+function wordsOf(buffer: Buffer): Uint32Array {
+  return new Uint32Array(buffer.buffer, buffer.byteOffset, buffer.length >> 2);
+}
+
+function putUInt32(buffer: Buffer, words: Uint32Array, offset: number, value: number): void {
+  if (IS_LITTLE_ENDIAN) words[offset >> 2] = value;
+  else buffer.writeUInt32LE(value, offset);
+}
+
+function getUInt32(buffer: Buffer, words: Uint32Array, offset: number): number {
+  return IS_LITTLE_ENDIAN ? words[offset >> 2] : buffer.readUInt32LE(offset);
+}
+
+/**
  * The UDP driver: ENet through the Node-API addon in native-bindings/. The addon does mechanism (ENet calls,
  * copying between ENet packets and JS-owned buffers); this class decides: connection ids, refusing clients over
  * the limit, channel mapping, and waiting when the pool is empty. Each `service()` crosses into native code once
@@ -101,7 +122,9 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
   private receiveBuffer: Buffer = Buffer.alloc(0);
   private receiveLength = 0;
   private receiveOffset = 0;
+  private receiveWords: Uint32Array = new Uint32Array(0);
   private sendBuffer: Buffer = Buffer.alloc(0);
+  private sendWords: Uint32Array = new Uint32Array(0);
   private sendLength = 0;
   /**
    * Unreliable records for 1-channel connections, sent after the main batch. ENet writes reliable commands first
@@ -109,6 +132,7 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
    * look stale on arrival and be dropped; sent after it, it is not. Channel types promise no order between them.
    */
   private deferredBuffer: Buffer = Buffer.alloc(0);
+  private deferredWords: Uint32Array = new Uint32Array(0);
   private deferredLength = 0;
 
   /** Clients refused after ENet accepted them (a safety net behind the addon's own limit; expected to stay 0). */
@@ -131,8 +155,8 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
     this.host = new binding.Host();
     // One record must always fit, whatever messageSize is.
     this.receiveBuffer = Buffer.alloc(Math.max(BATCH_BYTES, align4(RECORD_HEADER_BYTES + config.messageSize)));
-    this.sendBuffer = Buffer.alloc(BATCH_BYTES);
-    this.deferredBuffer = Buffer.alloc(BATCH_BYTES);
+    this.receiveWords = wordsOf(this.receiveBuffer);
+    this.setSendBuffers(BATCH_BYTES);
     this.maxHeldBytes = Math.max(1024 * 1024, 16 * config.messageSize);
   }
 
@@ -219,52 +243,86 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
 
   /** @inheritDoc */
   send(channel: NetworkChannelType, message: OutgoingMessage, targets: NetworkConnection | readonly NetworkConnection[]): void {
+    if (!Array.isArray(targets)) {
+      this.sendToOne(channel, message, targets as NetworkConnection);
+      return;
+    }
+    const list = targets as readonly NetworkConnection[];
     const length = message.length;
-    const isList = Array.isArray(targets);
-    const targetCount = isList ? (targets as readonly NetworkConnection[]).length : 1;
-    const recordBytes = align4(SEND_HEADER_BYTES + 4 * targetCount + length);
-    if (recordBytes > this.sendBuffer.length) this.growSendBuffers(recordBytes);
-    if (this.sendLength + recordBytes > this.sendBuffer.length || this.deferredLength + recordBytes > this.deferredBuffer.length) {
-      this.pushQueuedSends();
-    }
-
     // Every target is checked before any is queued, so a full queue leaves nothing half-sent.
-    for (let i = 0; i < targetCount; i++) {
-      const target = isList ? (targets as readonly NetworkConnection[])[i] : (targets as NetworkConnection);
-      const handle = this.handleById.get(target.connectionId);
-      if (handle !== undefined) this.assertRoom(handle, target.connectionId, length);
+    for (let i = 0; i < list.length; i++) {
+      const handle = this.handleById.get(list[i].connectionId);
+      if (handle !== undefined) this.assertRoom(handle, list[i].connectionId, length);
     }
+    const at = this.reserveRecord(list.length, length);
     const out = this.sendBuffer;
-    const at = this.sendLength;
     let handles = 0;
     let singleChannel = false;
-    for (let i = 0; i < targetCount; i++) {
-      const target = isList ? (targets as readonly NetworkConnection[])[i] : (targets as NetworkConnection);
-      const handle = this.handleById.get(target.connectionId);
+    for (let i = 0; i < list.length; i++) {
+      const handle = this.handleById.get(list[i].connectionId);
       if (handle === undefined || this.stateByHandle[handle] !== HandleState.Open) continue;
       if (this.channelsByHandle[handle] < CHANNELS_PER_TYPE) singleChannel = true;
-      this.messagesSentByHandle[handle]++;
-      this.queuedEstimateByHandle[handle] += length;
-      out.writeUInt32LE(handle, at + SEND_HEADER_BYTES + 4 * handles++);
+      this.countSent(handle, length);
+      putUInt32(out, this.sendWords, at + SEND_HEADER_BYTES + 4 * handles++, handle);
     }
     if (handles === 0) return;
-    this.messagesSentTotal += handles;
-    out.writeUInt32LE(length, at);
-    out.writeUInt16LE(handles, at + 4);
     // A list mixing 1-channel and 4-channel peers goes on channel 0: the only channel every target has.
-    out[at + 6] = singleChannel ? 0 : CHANNEL_OF_TYPE[channel];
-    out[at + 7] = 0;
-    out.writeUInt32LE(FLAGS_OF_TYPE[channel], at + 8);
-    const payloadAt = at + SEND_HEADER_BYTES + 4 * handles;
-    (message.buffer as Buffer).copy(out, payloadAt, 0, length);
-    const end = align4(payloadAt + length);
+    const end = this.writeRecord(out, this.sendWords, at, handles, singleChannel ? 0 : CHANNEL_OF_TYPE[channel], channel, message);
     if (singleChannel && channel <= NetworkChannelType.UnreliableOrdered) {
-      out.copy(this.deferredBuffer, this.deferredLength, at, end);
+      copyBytes(out, at, this.deferredBuffer, this.deferredLength, end - at);
       this.deferredLength += end - at;
       return;
     }
     this.sendLength = end;
   }
+
+  /** The common case, one target: one lookup, and the record is written straight into the batch it goes out in. */
+  private sendToOne(channel: NetworkChannelType, message: OutgoingMessage, target: NetworkConnection): void {
+    const handle = this.handleById.get(target.connectionId);
+    if (handle === undefined || this.stateByHandle[handle] !== HandleState.Open) return;
+    const length = message.length;
+    this.assertRoom(handle, target.connectionId, length);
+    const at = this.reserveRecord(1, length);
+    this.countSent(handle, length);
+    const singleChannel = this.channelsByHandle[handle] < CHANNELS_PER_TYPE;
+    if (singleChannel && channel <= NetworkChannelType.UnreliableOrdered) {
+      const deferredAt = this.deferredLength;
+      putUInt32(this.deferredBuffer, this.deferredWords, deferredAt + SEND_HEADER_BYTES, handle);
+      this.deferredLength = this.writeRecord(this.deferredBuffer, this.deferredWords, deferredAt, 1, 0, channel, message);
+      return;
+    }
+    putUInt32(this.sendBuffer, this.sendWords, at + SEND_HEADER_BYTES, handle);
+    this.sendLength = this.writeRecord(this.sendBuffer, this.sendWords, at, 1, singleChannel ? 0 : CHANNEL_OF_TYPE[channel], channel, message);
+  }
+
+  /** Makes room for a record of `targetCount` handles and `length` payload bytes in both batches; returns its offset. */
+  private reserveRecord(targetCount: number, length: number): number {
+    const recordBytes = align4(SEND_HEADER_BYTES + 4 * targetCount + length);
+    if (recordBytes > this.sendBuffer.length) this.growSendBuffers(recordBytes);
+    if (this.sendLength + recordBytes > this.sendBuffer.length || this.deferredLength + recordBytes > this.deferredBuffer.length) {
+      this.pushQueuedSends();
+    }
+    return this.sendLength;
+  }
+
+  /** Writes a record's header (its handles are already in place) and payload; returns the offset after it. */
+  private writeRecord(out: Buffer, words: Uint32Array, at: number, handles: number, enetChannel: number, channel: NetworkChannelType, message: OutgoingMessage): number {
+    const length = message.length;
+    putUInt32(out, words, at, length);
+    // u16 target count, u8 ENet channel, u8 reserved: one little-endian word.
+    putUInt32(out, words, at + 4, handles | (enetChannel << 16));
+    putUInt32(out, words, at + 8, FLAGS_OF_TYPE[channel]);
+    const payloadAt = at + SEND_HEADER_BYTES + 4 * handles;
+    copyBytes(message.buffer, 0, out, payloadAt, length);
+    return align4(payloadAt + length);
+  }
+
+  private countSent(handle: number, length: number): void {
+    this.messagesSentByHandle[handle]++;
+    this.messagesSentTotal++;
+    this.queuedEstimateByHandle[handle] += length;
+  }
+
 
   /** @inheritDoc */
   flush(): void {
@@ -385,8 +443,8 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
     while (this.receiveOffset < this.receiveLength) {
       const at = this.receiveOffset;
       const type = records[at];
-      const handle = records.readUInt32LE(at + 4);
-      const length = records.readUInt32LE(at + 12);
+      const handle = getUInt32(records, this.receiveWords, at + 4);
+      const length = getUInt32(records, this.receiveWords, at + 12);
       if (type === NativeEvent.Receive) {
         const connectionId = this.idByHandle[handle];
         if (connectionId === 0 || this.stateByHandle[handle] === HandleState.Refused) {
@@ -399,13 +457,13 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
           }
           this.messagesReceivedByHandle[handle]++;
           this.messagesReceivedTotal++;
-          records.copy(message.buffer, 0, at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + length);
+          copyBytes(records, at + RECORD_HEADER_BYTES, message.buffer, 0, length);
           message.setReceived(length);
           const shared = this.channelsByHandle[handle] < CHANNELS_PER_TYPE;
           sink.onMessage(connectionId, message, shared ? sharedChannelTypeOf(records[at + 2]) : TYPE_OF_CHANNEL[records[at + 1] & 3]);
         }
       } else {
-        this.handleConnectionRecord(sink, type, handle, records[at + 1], records.readUInt32LE(at + 8));
+        this.handleConnectionRecord(sink, type, handle, records[at + 1], getUInt32(records, this.receiveWords, at + 8));
       }
       this.receiveOffset = align4(at + RECORD_HEADER_BYTES + length);
     }
@@ -499,8 +557,14 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
 
   private growSendBuffers(recordBytes: number): void {
     this.pushQueuedSends();
-    this.sendBuffer = Buffer.alloc(align4(recordBytes));
-    this.deferredBuffer = Buffer.alloc(align4(recordBytes));
+    this.setSendBuffers(align4(recordBytes));
+  }
+
+  private setSendBuffers(byteCount: number): void {
+    this.sendBuffer = Buffer.alloc(byteCount);
+    this.sendWords = wordsOf(this.sendBuffer);
+    this.deferredBuffer = Buffer.alloc(byteCount);
+    this.deferredWords = wordsOf(this.deferredBuffer);
   }
 
   private reportLocalEnds(): void {

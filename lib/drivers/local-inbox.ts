@@ -1,3 +1,5 @@
+import { copyBytes } from '../byte-copy';
+
 /** Kinds of record a local endpoint receives, in the order they were sent. */
 export const LocalRecordKind = {
   /** A client asks to connect; `connectionId` is the hub's request number. */
@@ -52,7 +54,7 @@ export class LocalInbox {
     this.bytes[at + 1] = arg;
     this.bytes.writeUInt32LE(connectionId, at + 4);
     this.bytes.writeUInt32LE(payloadLength, at + 8);
-    if (payload !== undefined && payloadLength > 0) this.bytes.set(payload.subarray(0, payloadLength), at + HEADER_BYTES);
+    if (payload !== undefined && payloadLength > 0) copyBytes(payload, 0, this.bytes, at + HEADER_BYTES, payloadLength);
     this.writeAt = at + HEADER_BYTES + payloadLength;
   }
 
@@ -74,8 +76,7 @@ export class LocalInbox {
   }
   /** Copies the oldest record's payload into `target` at 0. */
   copyPayload(target: Uint8Array): void {
-    const start = this.readAt + HEADER_BYTES;
-    target.set(this.bytes.subarray(start, start + this.payloadLength), 0);
+    copyBytes(this.bytes, this.readAt + HEADER_BYTES, target, 0, this.payloadLength);
   }
 
   /** Drops the oldest record. */

@@ -82,6 +82,14 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   void ApplyPeerDefaults(ENetPeer* peer) const;
   // Still readable after ENet reported an empty socket (a run of skipped
   // datagrams, or on Windows a zero-length one)?
+  // Receive figures before one enet_host_service() call, to tell afterwards
+  // whether its pass may have stopped with datagrams still waiting.
+  struct ReceiveMark {
+    enet_uint32 receivedPackets;
+    uint64_t skippedDatagrams;
+  };
+  ReceiveMark MarkReceive() const;
+  bool MayHaveStoppedEarly(const ReceiveMark& mark) const;
   bool SocketReadable() const;
 
   // Peer for a JS handle, or nullptr when the host is closed or the handle is
