@@ -1,4 +1,5 @@
 import ByteBuffer from 'bytebuffer';
+import { copyBytes } from './byte-copy';
 
 /** A float32 list such as a vector or quaternion: `[x, y, z]`, a `Float32Array`, … */
 export type FloatList = ArrayLike<number>;
@@ -81,7 +82,7 @@ export class NetworkMessage {
     if (!(bytes instanceof Uint8Array)) throw new TypeError('Expected bytes to be a Uint8Array');
     checkIndex('numBytes', numBytes, bytes.length);
     const at = this.reserveWrite(numBytes);
-    this.buffer.set(numBytes === bytes.length ? bytes : bytes.subarray(0, numBytes), at);
+    copyBytes(bytes, 0, this.buffer, at, numBytes);
     this.commitWrite(at + numBytes);
   }
   /** Reads `numBytes` (default: `out.length`) bytes into `out` and returns `out`. @throws RangeError past `length` */
@@ -89,7 +90,7 @@ export class NetworkMessage {
     if (!(out instanceof Uint8Array)) throw new TypeError('Expected out to be a Uint8Array');
     checkIndex('numBytes', numBytes, out.length);
     const at = this.reserveRead(numBytes);
-    out.set(this.buffer.subarray(at, at + numBytes));
+    copyBytes(this.buffer, at, out, 0, numBytes);
     return out;
   }
 

@@ -112,7 +112,12 @@ export class RateMeter {
       window.messagesSent = stats.messagesSent;
       window.messagesReceived = stats.messagesReceived;
     }
-    [stats.bytesSentPerSecond, stats.bytesReceivedPerSecond, stats.messagesSentPerSecond, stats.messagesReceivedPerSecond] = window.rates;
+    // Field by field: destructuring would create an iterator on every poll.
+    const rates = window.rates;
+    stats.bytesSentPerSecond = rates[0];
+    stats.bytesReceivedPerSecond = rates[1];
+    stats.messagesSentPerSecond = rates[2];
+    stats.messagesReceivedPerSecond = rates[3];
   }
 
   /** Forgets a connection that ended. */

@@ -675,6 +675,42 @@ HostWrap::PackResult HostWrap::PackEvent(const ENetEvent& event, uint8_t* out,
   return PackResult::kWritten;
 }
 
+// Calls enet_host_service() until it has nothing more to give or `keepGoing`
+// says stop, handing each event to `take` (false: stop; an event not taken
+// must have been held). Counts this fork's -1 returns (after a busy receive
+// pass, or an oversized datagram) and goes on, and resumes a pass that may
+// have stopped with datagrams still waiting.
+template <typename KeepGoing, typename Take>
+void HostWrap::ServiceEvents(uint32_t timeoutMs, KeepGoing keepGoing, Take take) {
+  ServicingScope servicing(this, &receiveCounters_);
+  int consecutiveErrors = 0;
+  int resumes = 0;
+  for (int i = 0; i < kMaxServiceIterations && keepGoing(); ++i) {
+    ENetEvent event;
+    const ReceiveMark mark = MarkReceive();
+    int result = enet_host_service(host_, &event, timeoutMs);
+    timeoutMs = 0;
+    if (result < 0) {
+      ++serviceErrors_;
+      if (++consecutiveErrors >= kMaxConsecutiveServiceErrors) break;
+      continue;
+    }
+    consecutiveErrors = 0;
+    if (result == 0) {
+      // Asking the socket costs a poll() per call, so only after a pass that
+      // may have stopped with datagrams still waiting.
+      if (resumes < kMaxReadableResumes && MayHaveStoppedEarly(mark) &&
+          SocketReadable()) {
+        ++resumes;
+        continue;
+      }
+      break;
+    }
+    if (!take(event)) break;
+  }
+  FoldHostTotals();
+}
+
 // service(out, maxPayload, timeoutMs): bytes written or status
 //
 // Delivers the held events first, oldest first, and only once none is left
@@ -713,37 +749,13 @@ Napi::Value HostWrap::JS_service(const Napi::CallbackInfo& info) {
     timeoutMs = 0;  // we already have something to return
   }
 
-  ServicingScope servicing(this, &receiveCounters_);
-  int consecutiveErrors = 0;
-  int resumes = 0;
-  for (int i = 0; i < kMaxServiceIterations; ++i) {
-    ENetEvent event;
-    const ReceiveMark mark = MarkReceive();
-    int result = enet_host_service(host_, &event, timeoutMs);
-    timeoutMs = 0;
-    if (result < 0) {
-      ++serviceErrors_;
-      if (++consecutiveErrors >= kMaxConsecutiveServiceErrors) break;
-      continue;
-    }
-    consecutiveErrors = 0;
-    if (result == 0) {
-      // Asking the socket costs a poll() per call, so only after a pass that
-      // may have stopped with datagrams still waiting.
-      if (resumes < kMaxReadableResumes && MayHaveStoppedEarly(mark) &&
-          SocketReadable()) {
-        ++resumes;
-        continue;
-      }
-      break;
-    }
-    if (PackEvent(event, out, capacity, &offset, maxPayload) ==
-        PackResult::kNoRoom) {
+  ServiceEvents(timeoutMs, [] { return true; }, [&](ENetEvent& event) {
+    if (PackEvent(event, out, capacity, &offset, maxPayload) == PackResult::kNoRoom) {
       HoldEvent(event);
-      break;
+      return false;
     }
-  }
-  FoldHostTotals();
+    return true;
+  });
   return Napi::Number::New(env, static_cast<double>(offset));
 }
 
@@ -778,29 +790,7 @@ Napi::Value HostWrap::JS_serviceHeld(const Napi::CallbackInfo& info) {
 
   netpeer_impairment_pump(static_cast<int64_t>(host_->socket));
 
-  ServicingScope servicing(this, &receiveCounters_);
-  int consecutiveErrors = 0;
-  int resumes = 0;
-  for (int i = 0; i < kMaxServiceIterations && !full(); ++i) {
-    ENetEvent event;
-    const ReceiveMark mark = MarkReceive();
-    int result = enet_host_service(host_, &event, 0);
-    if (result < 0) {
-      ++serviceErrors_;
-      if (++consecutiveErrors >= kMaxConsecutiveServiceErrors) break;
-      continue;
-    }
-    consecutiveErrors = 0;
-    if (result == 0) {
-      // Asking the socket costs a poll() per call, so only after a pass that
-      // may have stopped with datagrams still waiting.
-      if (resumes < kMaxReadableResumes && MayHaveStoppedEarly(mark) &&
-          SocketReadable()) {
-        ++resumes;
-        continue;
-      }
-      break;
-    }
+  ServiceEvents(0, [&] { return !full(); }, [&](ENetEvent& event) {
     switch (event.type) {
       case ENET_EVENT_TYPE_RECEIVE:
         // Oversize first: that counter means the same stalled or not.
@@ -825,8 +815,8 @@ Napi::Value HostWrap::JS_serviceHeld(const Napi::CallbackInfo& info) {
         if (event.packet != nullptr) enet_packet_destroy(event.packet);
         break;
     }
-  }
-  FoldHostTotals();
+    return true;
+  });
   return Napi::Number::New(env, static_cast<double>(held_.size()));
 }
 

@@ -82,6 +82,10 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   void ApplyPeerDefaults(ENetPeer* peer) const;
   // Still readable after ENet reported an empty socket (a run of skipped
   // datagrams, or on Windows a zero-length one)?
+  // The servicing loop shared by service() and serviceHeld().
+  template <typename KeepGoing, typename Take>
+  void ServiceEvents(uint32_t timeoutMs, KeepGoing keepGoing, Take take);
+
   // Receive figures before one enet_host_service() call, to tell afterwards
   // whether its pass may have stopped with datagrams still waiting.
   struct ReceiveMark {
