@@ -3,10 +3,12 @@
 // to bench/RESULTS.md with the machine, Node version, date and commit. About 2 minutes on 2 cores.
 //
 //   node -r ts-node/register/transpile-only bench/run.ts [--trials 5] [--messages 2000000] [--round-trips 100000]
-//     [--no-cross] [--no-write]
+//     [--no-cross] [--no-others] [--no-write]
 //
 // --no-cross skips the mixed pairs (C sender to netpeer receiver and the reverse), which show which side of a
-// netpeer pair limits its one-way rate. --no-write prints the table without touching bench/RESULTS.md.
+// netpeer pair limits its one-way rate. --no-others skips the other Node options (the npm package `enet`,
+// bench/npm-enet.bench.ts, and raw `dgram`, bench/dgram.bench.ts), run after the ENet cases with their own
+// defaults. --no-write prints the table without touching bench/RESULTS.md.
 import { copyFileSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setNativeBinding, DEFAULT_ADDON_PATH } from '../lib/drivers/enet-binding';
@@ -23,6 +25,8 @@ import {
   type MachineInfo,
   type Summary,
 } from './bench-common';
+import { DEFAULT_DGRAM_OPTIONS, runDgramThroughput, type DgramResult } from './dgram.bench';
+import { DEFAULT_NPM_ENET_OPTIONS, checkNpmEnet, runNpmEnetThroughput, type NpmEnetOptions, type NpmEnetResult } from './npm-enet.bench';
 import { DEFAULT_PINGPONG_OPTIONS, runNetpeerPingPong, type PingPongOptions, type PingPongResult } from './enet-pingpong.bench';
 import {
   DEFAULT_THROUGHPUT_OPTIONS,
@@ -124,6 +128,59 @@ async function pingPongCase(trials: number, options: PingPongOptions): Promise<{
   return results;
 }
 
+interface OtherResults {
+  readonly npmReliable: NpmEnetResult[];
+  readonly npmUnreliable: NpmEnetResult[];
+  readonly dgram: DgramResult[];
+}
+
+/** The other Node options, alternating within each trial: npm `enet` reliable, npm `enet` unreliable, raw dgram. */
+async function otherCase(trials: number): Promise<OtherResults> {
+  const results: OtherResults = { npmReliable: [], npmUnreliable: [], dgram: [] };
+  for (let trial = 1; trial <= trials; trial++) {
+    for (const channel of ['reliable', 'unreliable'] as const) {
+      const options: NpmEnetOptions = { ...DEFAULT_NPM_ENET_OPTIONS[channel], channel };
+      const result = await quietly(() => runNpmEnetThroughput(options));
+      checkNpmEnet(result, options);
+      (channel === 'reliable' ? results.npmReliable : results.npmUnreliable).push(result);
+      const loss = channel === 'unreliable' ? `, loss ${formatFixed(result.lossRate * 100, 3)}%` : '';
+      console.log(`  npm enet ${channel.padEnd(10)} trial ${trial} ${formatInt(result.rate).padStart(10)} messages/s${loss}`);
+    }
+    const result = await quietly(() => runDgramThroughput(DEFAULT_DGRAM_OPTIONS));
+    results.dgram.push(result);
+    console.log(
+      `  dgram               trial ${trial} ${formatInt(result.rate).padStart(10)} datagrams/s received, ` +
+        `${formatInt(result.sendRate)}/s sent, loss ${formatFixed(result.lossRate * 100, 2)}%`,
+    );
+  }
+  return results;
+}
+
+/** A row of the other-options table: its figures, and the netpeer row it is compared with (netpeer / this). */
+interface OtherRow {
+  readonly label: string;
+  readonly unit: string;
+  readonly digits: number;
+  readonly value: Summary;
+  readonly netpeer?: { readonly label: string; readonly median: number };
+}
+
+function renderOtherTable(rows: readonly OtherRow[]): string {
+  const lines = [
+    '| Case | median | min | max | netpeer case (median) | netpeer / this (medians) |',
+    '| --- | ---: | ---: | ---: | --- | ---: |',
+  ];
+  for (const row of rows) {
+    const f = (v: number): string => formatValue(v, row.digits);
+    const n = row.netpeer;
+    lines.push(
+      `| ${row.label} (${row.unit}) | ${f(row.value.median)} | ${f(row.value.min)} | ${f(row.value.max)} | ` +
+        `${n ? `${n.label} (${formatInt(n.median)})` : ''} | ${n && row.value.median > 0 ? (n.median / row.value.median).toFixed(2) : ''} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
 function formatValue(value: number, digits: number): string {
   return digits === 0 ? formatInt(value) : formatFixed(value, digits);
 }
@@ -150,6 +207,7 @@ function renderReport(
   addon: string,
   rows: readonly Row[],
   crossRows: readonly Row[],
+  otherRows: readonly OtherRow[],
   verdicts: readonly string[],
   settings: readonly string[],
   seconds: number,
@@ -170,6 +228,19 @@ function renderReport(
             (row) => `| ${row.label} | ${formatInt(row.netpeer.median)} | ${formatInt(row.netpeer.min)} | ${formatInt(row.netpeer.max)} |`,
           ),
         ].join('\n');
+  const others =
+    otherRows.length === 0
+      ? ''
+      : [
+          '',
+          '### Other Node options (same one-way trial, 64-byte messages)',
+          '',
+          'The npm package `enet` 0.2.9 (ENet 1.3.5 compiled to JavaScript with emscripten; bench/npm-enet.bench.ts) and raw',
+          '`dgram`, one datagram per message (bench/dgram.bench.ts). The last column divides the matching netpeer median above',
+          'by this one.',
+          '',
+          renderOtherTable(otherRows),
+        ].join('\n');
   return [
     '# ENet benchmark results',
     '',
@@ -187,6 +258,7 @@ function renderReport(
     '',
     renderTable(rows),
     cross,
+    others,
     '',
     '## Targets',
     '',
@@ -229,6 +301,7 @@ async function main(): Promise<void> {
   const unreliable = await throughputCase('unreliable', trials, messages);
   const cross = hasFlag('no-cross') ? {} : await crossCase(trials, messages);
   const pp = await pingPongCase(trials, pingPong);
+  const other = hasFlag('no-others') ? undefined : await otherCase(trials);
 
   const rate = (results: ThroughputResult[]): Summary => summarize(results.map((r) => r.rate));
   const lossPct = (results: ThroughputResult[]): Summary => summarize(results.map((r) => r.lossRate * 100));
@@ -250,6 +323,20 @@ async function main(): Promise<void> {
     netpeer: rate(results),
   }));
 
+  const netpeerReliable = { label: 'ReliableOrdered', median: rows[0].netpeer.median };
+  const netpeerUnreliable = { label: 'Unreliable', median: rows[1].netpeer.median };
+  const otherRows: OtherRow[] =
+    other === undefined
+      ? []
+      : [
+          { label: 'npm enet, reliable', unit: 'messages/s', digits: 0, value: rate(other.npmReliable), netpeer: netpeerReliable },
+          { label: 'npm enet, unreliable (unsequenced)', unit: 'messages/s', digits: 0, value: rate(other.npmUnreliable), netpeer: netpeerUnreliable },
+          { label: 'npm enet, unreliable loss', unit: '%', digits: 3, value: lossPct(other.npmUnreliable) },
+          { label: 'dgram, received', unit: 'datagrams/s', digits: 0, value: summarize(other.dgram.map((r) => r.rate)), netpeer: netpeerUnreliable },
+          { label: 'dgram, sent', unit: 'datagrams/s', digits: 0, value: summarize(other.dgram.map((r) => r.sendRate)) },
+          { label: 'dgram, loss', unit: '%', digits: 2, value: summarize(other.dgram.map((r) => r.lossRate * 100)) },
+        ];
+
   const reliableMedian = rows[0].netpeer.median;
   const rttRatio = rows[4].netpeer.median / (rows[4].c?.median ?? NaN);
   const p99Ratio = rows[6].netpeer.median / (rows[6].c?.median ?? NaN);
@@ -270,6 +357,22 @@ async function main(): Promise<void> {
       `the receiver's credit, sent every ${formatInt(u.creditEvery)} messages. Why: bench/enet-throughput.bench.ts.`,
     `Ping-pong: ${formatInt(pingPong.roundTrips)} timed round trips after ${formatInt(pingPong.warmup)} warm-up, 64-byte ReliableOrdered ` +
       'message echoed by the server, flush() after each send on both sides, tight popEvent() loops.',
+    ...(other === undefined
+      ? []
+      : [
+          `npm enet (bench/npm-enet.bench.ts): ${formatInt(DEFAULT_NPM_ENET_OPTIONS.reliable.messages)} timed messages after ` +
+            `${formatInt(DEFAULT_NPM_ENET_OPTIONS.reliable.warmup)} warm-up, the same layout and timing; both hosts serviced by ` +
+            `hand (host._service() once per event-loop turn, not the package's 10 ms interval); the sender sends bursts of ` +
+            `${DEFAULT_NPM_ENET_OPTIONS.reliable.burst}, at most ${formatInt(DEFAULT_NPM_ENET_OPTIONS.reliable.window)} (reliable) / ` +
+            `${formatInt(DEFAULT_NPM_ENET_OPTIONS.unreliable.window)} (unreliable) messages ahead of the receiver's reliable credit, ` +
+            `and holds back while its dgram send queue holds over ${formatInt(DEFAULT_NPM_ENET_OPTIONS.reliable.maxSendQueue)} bytes; ` +
+            'reliable runs are checked complete and in order.',
+          `dgram (bench/dgram.bench.ts): ${formatInt(DEFAULT_DGRAM_OPTIONS.messages)} timed datagrams after ` +
+            `${formatInt(DEFAULT_DGRAM_OPTIONS.warmup)} warm-up, one 64-byte datagram per message from a connected socket, ` +
+            `bursts of ${DEFAULT_DGRAM_OPTIONS.burst} per event-loop turn with the send queue kept under ` +
+            `${DEFAULT_DGRAM_OPTIONS.maxSendQueue} datagrams and no credit window (the sender runs as fast as it can; the kernel ` +
+            'drops what the receiver cannot take); received datagrams/s first to last, loss = timed datagrams that never arrived.',
+        ]),
     `${trials} trials per case, netpeer and C alternating; every trial is a fresh pair of processes (netpeer: the ` +
       'measuring side is the bench process, the other side a forked child), started once the machine is quiet ' +
       '(under 20% CPU busy), since both processes busy-poll one core each.',
@@ -278,7 +381,7 @@ async function main(): Promise<void> {
   ];
 
   const seconds = (Date.now() - started) / 1000;
-  const report = renderReport(machine, addon, rows, crossRows, verdicts, settings, seconds);
+  const report = renderReport(machine, addon, rows, crossRows, otherRows, verdicts, settings, seconds);
   console.log('');
   console.log(report);
   if (!hasFlag('no-write')) {
