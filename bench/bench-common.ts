@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { NetworkStats, type NetworkConnection, type NetworkPeer } from '../lib';
+import { NetworkEvent, NetworkEventType, NetworkStats, type NetworkConnection, type NetworkPeer } from '../lib';
 import { setNativeBinding } from '../lib/drivers/enet-binding';
 
 /** Repository root (bench/ is one level down). */
@@ -325,4 +325,24 @@ export function debugEnetStats(peer: NetworkPeer, connection: NetworkConnection,
       `messages sent ${c.messagesSent}, received ${c.messagesReceived}, pool high water ${host.poolHighWater}, ` +
       `receive stalls ${host.receiveStalls}, service errors ${host.serviceErrors}`,
   );
+}
+
+/**
+ * The listening side of a two-process trial: listens on `peer`, hands its OS-picked port to `ready`, and waits (at
+ * most 30 s) for the one peer of the trial to connect.
+ * @returns the connection to that peer
+ */
+export async function listenForOne(peer: NetworkPeer, ready: (port: number) => Promise<void>, what: string): Promise<NetworkConnection> {
+  peer.listen();
+  await ready(peer.localPort);
+  const event = new NetworkEvent();
+  spinUntil(() => peer.popEvent(event) && event.eventType === NetworkEventType.Connected, 30_000, what);
+  return event.sender;
+}
+
+/** Throws unless a reliable stream arrived whole and in order; unreliable streams may lose messages. */
+export function checkReliableStream(who: string, isReliable: boolean, received: number, sent: number, orderErrors: number): void {
+  if (isReliable && (received !== sent || orderErrors !== 0)) {
+    throw new Error(`${who}: reliable stream broken: ${received} of ${sent} arrived, ${orderErrors} out of order`);
+  }
 }

@@ -26,7 +26,7 @@ import { Session } from 'node:inspector';
 import { performance, PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { GCProfiler } from 'node:v8';
 import { NetworkChannelType, NetworkEvent, NetworkEventType, NetworkPeer, NetworkStats, type NetworkConnection } from '../lib';
-import { ChildSide, argInt, argValue, formatFixed, formatInt, isChildRole, machineInfo, runChildSide, spinUntil, waitForQuiet } from './bench-common';
+import { ChildSide, argInt, argValue, formatFixed, formatInt, isChildRole, machineInfo, listenForOne, runChildSide, spinUntil, waitForQuiet } from './bench-common';
 
 /** Bytes of a data message: u32 sequence number + 60 payload bytes. */
 const MESSAGE_BYTES = 64;
@@ -237,11 +237,8 @@ function sendControl(peer: NetworkPeer, target: NetworkConnection, kind: number,
 async function receive(options: AllocationOptions, ready: (port: number) => Promise<void>): Promise<SideFigures> {
   const peer = NetworkPeer.createPeer({ driver: 'enet', address: '127.0.0.1', port: 0, messagePoolSize: options.pool });
   try {
-    peer.listen();
-    await ready(peer.localPort);
+    const sender = await listenForOne(peer, ready, 'the sender to connect');
     const event = new NetworkEvent();
-    spinUntil(() => peer.popEvent(event) && event.eventType === NetworkEventType.Connected, 30_000, 'the sender to connect');
-    const sender = event.sender;
     const scratch = new Uint8Array(MESSAGE_BYTES - 4);
     const isWords = options.payload === 'words';
     let expected = 0;

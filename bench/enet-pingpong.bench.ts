@@ -10,7 +10,7 @@
 // The C twin (same messages, channel and flushes over stock ENet) is bench/c/enet-pingpong.c.
 import { performance } from 'node:perf_hooks';
 import { NetworkChannelType, NetworkEvent, NetworkEventType, NetworkPeer } from '../lib';
-import { ChildSide, argInt, formatFixed, formatInt, isChildRole, runChildSide, spinUntil, summarize, waitForQuiet } from './bench-common';
+import { ChildSide, argInt, formatFixed, formatInt, isChildRole, listenForOne, runChildSide, spinUntil, summarize, waitForQuiet } from './bench-common';
 
 const MESSAGE_BYTES = 64;
 /** A round trip that takes this long has failed. */
@@ -114,10 +114,8 @@ export function summarizeRtt(rtt: Float64Array, seconds: number): PingPongResult
 async function serve(options: PingPongOptions, ready: (port: number) => Promise<void>): Promise<{ echoed: number }> {
   const peer = NetworkPeer.createPeer({ driver: 'enet', address: '127.0.0.1', port: 0 });
   try {
-    peer.listen();
-    await ready(peer.localPort);
+    await listenForOne(peer, ready, 'the client to connect');
     const event = new NetworkEvent();
-    spinUntil(() => peer.popEvent(event) && event.eventType === NetworkEventType.Connected, 30_000, 'the client to connect');
     const filler = new Uint8Array(MESSAGE_BYTES - 4).fill(0xab);
     const total = options.warmup + options.roundTrips;
     let echoed = 0;

@@ -17,7 +17,7 @@
 import { performance } from 'node:perf_hooks';
 import { NetworkChannelType, NetworkEvent, NetworkEventType, NetworkPeer, NetworkStats, type NetworkConnection } from '../lib';
 import { startCReceiver, startCSender } from './c-enet';
-import { ChildSide, argInt, argValue, debugEnetStats, debugGapRecorder, debugQueueSampler, debugTimeline, formatFixed, formatInt, isChildRole, runChildSide, spinUntil, summarize, waitForQuiet } from './bench-common';
+import { ChildSide, argInt, argValue, debugEnetStats, debugGapRecorder, debugQueueSampler, debugTimeline, formatFixed, formatInt, isChildRole, checkReliableStream, listenForOne, runChildSide, spinUntil, summarize, waitForQuiet } from './bench-common';
 
 /** Bytes of a data message: u32 sequence number + 60 filler bytes. */
 export const MESSAGE_BYTES = 64;
@@ -199,11 +199,8 @@ function sendStream(peer: NetworkPeer, server: NetworkConnection, options: Throu
 async function receiveStream(options: ThroughputOptions, ready: (port: number) => Promise<void>): Promise<ThroughputResult> {
   const peer = NetworkPeer.createPeer({ driver: 'enet', address: '127.0.0.1', port: 0, messagePoolSize: options.pool });
   try {
-    peer.listen();
-    await ready(peer.localPort);
+    const sender = await listenForOne(peer, ready, 'the sender to connect');
     const event = new NetworkEvent();
-    spinUntil(() => peer.popEvent(event) && event.eventType === NetworkEventType.Connected, 30_000, 'the sender to connect');
-    const sender = event.sender;
     const isReliable = options.channel === 'reliable';
     const total = options.warmup + options.messages;
     const { warmup, creditEvery } = options;
@@ -299,10 +296,7 @@ function sendControl(peer: NetworkPeer, target: NetworkConnection, kind: number,
 
 /** Throws unless a trial's result is sound: a reliable stream arrives whole and in order. */
 export function checkThroughput(result: ThroughputResult, options: ThroughputOptions, who: string): void {
-  if (options.channel !== 'reliable') return;
-  if (result.received !== result.sent || result.orderErrors !== 0) {
-    throw new Error(`${who}: reliable stream broken: ${result.received} of ${result.sent} arrived, ${result.orderErrors} out of order`);
-  }
+  checkReliableStream(who, options.channel === 'reliable', result.received, result.sent, result.orderErrors);
 }
 
 export function optionsFromArgs(channel: ThroughputChannel): ThroughputOptions {

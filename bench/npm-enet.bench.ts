@@ -32,7 +32,7 @@ import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:dgram';
 import type { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { ChildSide, argInt, argValue, formatFixed, formatInt, isChildRole, runChildSide, summarize, waitForQuiet } from './bench-common';
+import { ChildSide, argInt, checkReliableStream, argValue, formatFixed, formatInt, isChildRole, runChildSide, summarize, waitForQuiet } from './bench-common';
 
 // ---- The parts of the package we call (it ships no types). ----
 
@@ -309,10 +309,7 @@ async function receiveStream(options: NpmEnetOptions, ready: (port: number) => P
 
 /** Throws unless a reliable stream arrived whole and in order. */
 export function checkNpmEnet(result: NpmEnetResult, options: NpmEnetOptions): void {
-  if (options.channel !== 'reliable') return;
-  if (result.received !== result.sent || result.orderErrors !== 0) {
-    throw new Error(`npm enet: reliable stream broken: ${result.received} of ${result.sent} arrived, ${result.orderErrors} out of order`);
-  }
+  checkReliableStream('npm enet', options.channel === 'reliable', result.received, result.sent, result.orderErrors);
 }
 
 export function npmEnetOptionsFromArgs(channel: NpmEnetChannel): NpmEnetOptions {

@@ -20,7 +20,6 @@ export interface NativeHost {
   peerStats(handle: number, out: Float64Array): number;
   hostStats(out: Float64Array): number;
   resetPeer(handle: number): number;
-  setRefuseConnections(data: number): number;
   setConnectionLimit(limit: number, refuseData: number, silent?: boolean): number;
   setPeerDefaults(pingIntervalMs: number, timeoutLimit: number, timeoutMinimumMs: number, timeoutMaximumMs: number): number;
   setImpairment(direction: number, latencyMs: number, jitterMs: number, lossRate: number, duplicateRate: number, reorderRate: number, bandwidthBytesPerSec: number, seed: number): number;
