@@ -28,11 +28,14 @@ export class MessagePool {
   constructor(capacity: number, messageSize: number) {
     this.capacity = capacity;
     this.messageSize = messageSize;
-    const backing = Buffer.alloc(capacity * messageSize);
+    // Slots start at multiples of 4 bytes, so drivers can copy a message word by word through `words`.
+    const stride = (messageSize + 3) & ~3;
+    const backing = new ArrayBuffer(capacity * stride);
+    const words = new Int32Array(backing);
     this.messages = new Array<NetworkMessage>(capacity);
     this.freeSlots = new Int32Array(capacity);
     for (let i = 0; i < capacity; i++) {
-      this.messages[i] = new NetworkMessage(this, backing.subarray(i * messageSize, (i + 1) * messageSize), i);
+      this.messages[i] = new NetworkMessage(this, Buffer.from(backing, i * stride, messageSize), i, words, (i * stride) >> 2);
       // Lowest ids are handed out first, which keeps the working set of a quiet peer in a few cache lines.
       this.freeSlots[i] = capacity - 1 - i;
     }

@@ -24,6 +24,13 @@ export class NetworkMessage {
   /** Capacity in bytes: the peer's `messageSize`. */
   readonly bufferSize: number;
 
+  /**
+   * @internal the whole pool as 32-bit words, for drivers that copy word by word: the slot starts at word
+   * `wordOffset`, and the words up to the next multiple of 4 bytes past `bufferSize` belong to it too
+   */
+  readonly words: Int32Array;
+  /** @internal index in `words` of the slot's first byte */
+  readonly wordOffset: number;
   /** @internal the pool that owns the slot */
   readonly owner: object;
   /** @internal true while handed out (sending, or received and not yet recycled) */
@@ -36,8 +43,10 @@ export class NetworkMessage {
   private positionBytes = 0;
 
   /** @internal messages are made only by their pool */
-  constructor(owner: object, slot: Buffer, messageId: number) {
+  constructor(owner: object, slot: Buffer, messageId: number, words: Int32Array, wordOffset: number) {
     this.owner = owner;
+    this.words = words;
+    this.wordOffset = wordOffset;
     this.buffer = slot;
     this.messageId = messageId;
     this.bufferSize = slot.length;

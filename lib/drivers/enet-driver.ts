@@ -1,4 +1,4 @@
-import { copyBytes } from '../byte-copy';
+import { copyBytes, copyWords } from '../byte-copy';
 import { NetworkError, NetworkErrorCode } from '../errors';
 import type { ResolvedNetworkConfig } from '../network-config';
 import { NetworkChannelType } from '../network-channel-type';
@@ -62,17 +62,19 @@ const align4 = (n: number): number => (n + 3) & ~3;
  */
 const IS_LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
-function wordsOf(buffer: Buffer): Uint32Array {
-  return new Uint32Array(buffer.buffer, buffer.byteOffset, buffer.length >> 2);
+// Int32Array rather than Uint32Array: the same views copy payloads (copyWords), and a uint32 stored into one keeps
+// its bits.
+function wordsOf(buffer: Buffer): Int32Array {
+  return new Int32Array(buffer.buffer, buffer.byteOffset, buffer.length >> 2);
 }
 
-function putUInt32(buffer: Buffer, words: Uint32Array, offset: number, value: number): void {
+function putUInt32(buffer: Buffer, words: Int32Array, offset: number, value: number): void {
   if (IS_LITTLE_ENDIAN) words[offset >> 2] = value;
   else buffer.writeUInt32LE(value, offset);
 }
 
-function getUInt32(buffer: Buffer, words: Uint32Array, offset: number): number {
-  return IS_LITTLE_ENDIAN ? words[offset >> 2] : buffer.readUInt32LE(offset);
+function getUInt32(buffer: Buffer, words: Int32Array, offset: number): number {
+  return IS_LITTLE_ENDIAN ? words[offset >> 2] >>> 0 : buffer.readUInt32LE(offset);
 }
 
 /**
@@ -122,9 +124,9 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
   private receiveBuffer: Buffer = Buffer.alloc(0);
   private receiveLength = 0;
   private receiveOffset = 0;
-  private receiveWords: Uint32Array = new Uint32Array(0);
+  private receiveWords: Int32Array = new Int32Array(0);
   private sendBuffer: Buffer = Buffer.alloc(0);
-  private sendWords: Uint32Array = new Uint32Array(0);
+  private sendWords: Int32Array = new Int32Array(0);
   private sendLength = 0;
   /**
    * Unreliable records for 1-channel connections, sent after the main batch. ENet writes reliable commands first
@@ -132,13 +134,15 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
    * look stale on arrival and be dropped; sent after it, it is not. Channel types promise no order between them.
    */
   private deferredBuffer: Buffer = Buffer.alloc(0);
-  private deferredWords: Uint32Array = new Uint32Array(0);
+  private deferredWords: Int32Array = new Int32Array(0);
   private deferredLength = 0;
 
   /** Clients refused after ENet accepted them (a safety net behind the addon's own limit; expected to stay 0). */
   lateRefusedCount = 0;
   /** Messages that arrived for a connection already ended or refused, and were dropped. */
   droppedAfterEndCount = 0;
+  /** Receives longer than `messageSize` that reached the driver (the addon drops them first; expected to stay 0). */
+  private oversizeDroppedInDriver = 0;
 
   /** UDP port the host is bound to, or 0 before `listen()`/`connect()`. */
   get localPort(): number {
@@ -306,14 +310,17 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
   }
 
   /** Writes a record's header (its handles are already in place) and payload; returns the offset after it. */
-  private writeRecord(out: Buffer, words: Uint32Array, at: number, handles: number, enetChannel: number, channel: NetworkChannelType, message: OutgoingMessage): number {
+  private writeRecord(out: Buffer, words: Int32Array, at: number, handles: number, enetChannel: number, channel: NetworkChannelType, message: OutgoingMessage): number {
     const length = message.length;
     putUInt32(out, words, at, length);
     // u16 target count, u8 ENet channel, u8 reserved: one little-endian word.
     putUInt32(out, words, at + 4, handles | (enetChannel << 16));
     putUInt32(out, words, at + 8, FLAGS_OF_TYPE[channel]);
     const payloadAt = at + SEND_HEADER_BYTES + 4 * handles;
-    copyBytes(message.buffer, 0, out, payloadAt, length);
+    // Word by word when the message is a pool slot (4-aligned, rounded up to 4 bytes); the padding after the
+    // payload is the record's own.
+    if (message.words !== undefined) copyWords(message.words, message.wordOffset as number, words, payloadAt >> 2, length);
+    else copyBytes(message.buffer, 0, out, payloadAt, length);
     return align4(payloadAt + length);
   }
 
@@ -374,7 +381,7 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
     out.bytesReceived = figures[1];
     out.packetsSent = figures[2];
     out.serviceErrors = figures[4];
-    out.oversizeDropped = figures[5];
+    out.oversizeDropped = figures[5] + this.oversizeDroppedInDriver;
     out.refusedConnections = figures[8] + this.lateRefusedCount;
     out.unreliableDroppedWhileStalled = figures[9];
     out.malformedDropped = figures[11] + figures[12];
@@ -455,9 +462,18 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
             this.receiveStalls++;
             return false;
           }
+          if (length > message.bufferSize) {
+            // The addon drops receives above messageSize; one here would mean the two disagree. Never copy it
+            // (whole words past the slot would reach the next one).
+            sink.releaseReceiveMessage(message);
+            this.oversizeDroppedInDriver++;
+            this.receiveOffset = align4(at + RECORD_HEADER_BYTES + length);
+            continue;
+          }
           this.messagesReceivedByHandle[handle]++;
           this.messagesReceivedTotal++;
-          copyBytes(records, at + RECORD_HEADER_BYTES, message.buffer, 0, length);
+          // Records are 4-aligned and zero-padded, slots rounded up to 4 bytes: whole words fit on both ends.
+          copyWords(this.receiveWords, (at + RECORD_HEADER_BYTES) >> 2, message.words, message.wordOffset, length);
           message.setReceived(length);
           const shared = this.channelsByHandle[handle] < CHANNELS_PER_TYPE;
           sink.onMessage(connectionId, message, shared ? sharedChannelTypeOf(records[at + 2]) : TYPE_OF_CHANNEL[records[at + 1] & 3]);

@@ -30,7 +30,15 @@ export interface DriverSink {
 /** The bytes a driver sends: `buffer[0, length)`. A `NetworkMessage` is one. */
 export interface OutgoingMessage {
   readonly buffer: Uint8Array;
+  /** Bytes to send, from the start of `buffer`. */
   readonly length: number;
+  /**
+   * Optional, for drivers that copy word by word: the same bytes as 32-bit words, `buffer` starting at word
+   * `wordOffset`, with whole words up to `length` rounded up to 4 bytes readable. A `NetworkMessage` has them.
+   */
+  readonly words?: Int32Array;
+  /** Index in `words` of `buffer[0]`; set together with `words`. */
+  readonly wordOffset?: number;
 }
 
 /**
