@@ -291,9 +291,12 @@ export class NetworkPeer {
     const events = this.events;
     const connections = this.connections;
     const pool = this.pool;
+    // The connection of the last message: a client, or a burst from one client, skips the map per message.
+    let lastConnection: NetworkConnection | undefined;
     const end = (connectionId: number, type: NetworkEventType, reason: DisconnectReason): void => {
       const connection = connections.get(connectionId);
       if (connection === undefined) return;
+      if (connection === lastConnection) lastConnection = undefined;
       connection.state = ConnectionState.Ended;
       connections.delete(connectionId);
       this.rates.forget(connectionId);
@@ -314,10 +317,14 @@ export class NetworkPeer {
       onDisconnected: (connectionId, reason) => end(connectionId, NetworkEventType.Disconnected, reason),
       onTimeout: (connectionId) => end(connectionId, NetworkEventType.Timeout, DisconnectReason.Timeout),
       onMessage: (connectionId, message) => {
-        const connection = connections.get(connectionId);
-        if (connection === undefined) {
-          pool.release(message);
-          return;
+        let connection = lastConnection;
+        if (connection === undefined || connection.connectionId !== connectionId) {
+          connection = connections.get(connectionId);
+          if (connection === undefined) {
+            pool.release(message);
+            return;
+          }
+          lastConnection = connection;
         }
         events.push(NetworkEventType.Message, connection, message, DisconnectReason.None);
       },

@@ -114,6 +114,9 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
   private readonly hostFigures = new Float64Array(HOST_STATS_LENGTH);
   private readonly impairmentFigures = new Float64Array(IMPAIRMENT_STATS_LENGTH);
   private readonly handleById = new Map<number, number>();
+  /** The last connection sent to and its handle: a client, or a server answering one connection, skips the map. */
+  private lastSendConnectionId = 0;
+  private lastSendHandle = 0;
   private nextConnectionId = 1;
   private openCount = 0;
   /** Ids closed with an immediate disconnect, whose Local event is still to be reported. */
@@ -282,10 +285,19 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
 
   /** The common case, one target: one lookup, and the record is written straight into the batch it goes out in. */
   private sendToOne(channel: NetworkChannelType, message: OutgoingMessage, target: NetworkConnection): void {
-    const handle = this.handleById.get(target.connectionId);
-    if (handle === undefined || this.stateByHandle[handle] !== HandleState.Open) return;
+    const connectionId = target.connectionId;
+    let handle: number | undefined;
+    if (connectionId === this.lastSendConnectionId) {
+      handle = this.lastSendHandle;
+    } else {
+      handle = this.handleById.get(connectionId);
+      if (handle === undefined) return;
+      this.lastSendConnectionId = connectionId;
+      this.lastSendHandle = handle;
+    }
+    if (this.stateByHandle[handle] !== HandleState.Open) return;
     const length = message.length;
-    this.assertRoom(handle, target.connectionId, length);
+    this.assertRoom(handle, connectionId, length);
     const at = this.reserveRecord(1, length);
     this.countSent(handle, length);
     const singleChannel = this.channelsByHandle[handle] < CHANNELS_PER_TYPE;
@@ -439,6 +451,7 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
   private releaseHandle(handle: number): void {
     const connectionId = this.idByHandle[handle];
     if (connectionId !== 0) this.handleById.delete(connectionId);
+    if (connectionId === this.lastSendConnectionId) this.lastSendConnectionId = 0;
     if (this.isServer && this.stateByHandle[handle] !== HandleState.Refused && connectionId !== 0) this.openCount--;
     this.idByHandle[handle] = 0;
     this.stateByHandle[handle] = HandleState.Free;
