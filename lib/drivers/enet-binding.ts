@@ -25,17 +25,26 @@ export interface NativeHost {
   setImpairment(direction: number, latencyMs: number, jitterMs: number, lossRate: number, duplicateRate: number, reorderRate: number, bandwidthBytesPerSec: number, seed: number): number;
   impairmentStats(out: Float64Array): number;
   close(notifyData?: number): void;
+  /**
+   * Hands over the driver's receive, send and deferred batch buffers once (again after they grow); the module's
+   * `serviceBound`/`sendBound` then use them. Returns the host id for those calls (> 0), or a status.
+   */
+  bindBuffers(receive: Uint8Array, send: Uint8Array, deferred: Uint8Array): number;
 }
 
 /** The addon's exports. @internal */
 export interface NativeModule {
   readonly Host: new () => NativeHost;
   readonly layoutVersion: number;
+  /** `Host#service()` into the bound receive buffer, the host by id: only numbers cross, the cheap call. */
+  readonly serviceBound: (hostId: number, maxPayload: number, timeoutMs: number) => number;
+  /** `Host#send()` of the bound send batch, then of the deferred one, then `flush()` if `flush` is 1, in one call. */
+  readonly sendBound: (hostId: number, sendLength: number, deferredLength: number, flush: number) => number;
   readonly [constant: string]: unknown;
 }
 
 /** Record layout version this file is written for; the addon must report the same. @internal */
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 /** Event record types written by `NativeHost.service()`. Mirrors native-bindings/src/event-records.h. @internal */
 export const NativeEvent = { Connect: 1, Disconnect: 2, DisconnectTimeout: 3, Receive: 4 } as const;

@@ -17,6 +17,7 @@ import {
   SEND_HEADER_BYTES,
   loadNativeBinding,
   type NativeHost,
+  type NativeModule,
 } from './enet-binding';
 import type { ResolvedLinkConditions } from './link-conditions';
 import type { DriverSink, NetworkDriver, OutgoingMessage } from './network-driver';
@@ -90,6 +91,9 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
   readonly name = 'enet';
 
   private host: NativeHost | undefined;
+  private binding: NativeModule | undefined;
+  /** The host's id for the module's fast calls, once its buffers are bound (after it opened); 0 before. */
+  private hostId = 0;
   private sink: DriverSink | undefined;
   private config: ResolvedNetworkConfig | undefined;
   private isServer = false;
@@ -157,6 +161,7 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
   initialize(sink: DriverSink, config: ResolvedNetworkConfig): void {
     if (this.sink !== undefined) throw new TypeError('Expected an ENetDriver that no peer uses yet: give each peer its own driver');
     const binding = loadNativeBinding();
+    this.binding = binding;
     this.sink = sink;
     this.config = config;
     this.host = new binding.Host();
@@ -174,6 +179,7 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
     if (this.host === undefined) return;
     this.pushQueuedSends();
     this.host.close(this.isServer ? DisconnectReason.ServerShutdown : DisconnectReason.Remote);
+    this.hostId = 0;
     this.handleById.clear();
   }
 
@@ -238,7 +244,7 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
       return;
     }
     for (let round = 0; round < MAX_SERVICE_ROUNDS; round++) {
-      const written = host.service(this.receiveBuffer, maxPayload, 0);
+      const written = (this.binding as NativeModule).serviceBound(this.hostId, maxPayload, 0);
       if (written <= 0) break;
       this.receiveLength = written;
       this.receiveOffset = 0;
@@ -346,8 +352,7 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
   /** @inheritDoc */
   flush(): void {
     if (this.host === undefined || this.isDisposed || this.idByHandle.length === 0) return;
-    this.pushQueuedSends();
-    this.host.flush();
+    this.pushQueuedSends(1);
   }
 
   /** @inheritDoc */
@@ -422,6 +427,7 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
     // messageSize bounds reassembly: a larger fragmented message is dropped (and counted) as it arrives.
     const status = host.open(address, port, peerLimit, channelCount === 1 ? 1 : CHANNELS_PER_TYPE, 0, config.messageSize);
     if (status < 0) throw statusError(status, `open a host on ${address || 'any'}:${port}`);
+    this.bindBuffers();
     // Configured timeouts apply from a connection's first datagram, so half-open ones expire on schedule too.
     host.setPeerDefaults(config.pingIntervalMs, config.timeoutLimit, config.timeoutMinimumMs, config.timeoutMaximumMs);
     this.idByHandle = new Uint32Array(peerLimit);
@@ -574,11 +580,10 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
     }
   }
 
-  private pushQueuedSends(): void {
-    if (this.host === undefined) return;
-    let status = 0;
-    if (this.sendLength > 0) status = this.host.send(this.sendBuffer, this.sendLength);
-    if (this.deferredLength > 0 && status >= 0) status = this.host.send(this.deferredBuffer, this.deferredLength);
+  /** Hands both batches to ENet in one native call, and with `flush` 1 puts everything queued on the wire. */
+  private pushQueuedSends(flush: 0 | 1 = 0): void {
+    if (this.hostId === 0 || (flush === 0 && this.sendLength === 0 && this.deferredLength === 0)) return;
+    const status = (this.binding as NativeModule).sendBound(this.hostId, this.sendLength, this.deferredLength, flush);
     this.sendLength = 0;
     this.deferredLength = 0;
     if (status < 0) throw statusError(status, 'send a batch');
@@ -594,6 +599,13 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
     this.sendWords = wordsOf(this.sendBuffer);
     this.deferredBuffer = Buffer.alloc(byteCount);
     this.deferredWords = wordsOf(this.deferredBuffer);
+    if (this.hostId !== 0) this.bindBuffers();
+  }
+
+  private bindBuffers(): void {
+    const status = (this.host as NativeHost).bindBuffers(this.receiveBuffer, this.sendBuffer, this.deferredBuffer);
+    if (status <= 0) throw statusError(status, 'bind the batch buffers');
+    this.hostId = status;
   }
 
   private reportLocalEnds(): void {

@@ -3,6 +3,7 @@
 #define NETPEER_ADDON_DATA_H_
 
 #include <unordered_set>
+#include <vector>
 
 namespace netpeer {
 
@@ -13,6 +14,11 @@ struct AddonData {
   // that no socket or ENet allocation outlives the environment, whatever order
   // the garbage collector would have finalized the JS objects in.
   std::unordered_set<HostWrap*> openHosts;
+  // Hosts that bound their batch buffers (Host#bindBuffers), by id: the fast
+  // module functions reach a host through this table instead of unwrapping a
+  // JS object. Ids are never reused (a stale id finds nullptr), and Destroy()
+  // clears the entry before the table can go away.
+  std::vector<HostWrap*> hostsById{nullptr};
 };
 
 }  // namespace netpeer

@@ -75,6 +75,73 @@ void CleanupEnv(void* arg) {
   ReleaseEnet();
 }
 
+// The fast path: plain Node-API functions taking only numbers, the host by
+// the id Host#bindBuffers() returned. Skipping node-addon-api's ObjectWrap
+// unwrap and the typed-array checks of the methods makes a call ~6x cheaper
+// here (about 70 ns against 450 ns measured from JS), and a game loop makes
+// several of them per tick even when nothing happens.
+HostWrap* HostById(napi_env env, napi_callback_info info, size_t* argc,
+                   napi_value* argv, double* numbers) {
+  void* data = nullptr;
+  const size_t wanted = *argc;
+  if (napi_get_cb_info(env, info, argc, argv, nullptr, &data) != napi_ok) {
+    return nullptr;
+  }
+  for (size_t i = 0; i < wanted; ++i) {
+    if (i >= *argc ||
+        napi_get_value_double(env, argv[i], &numbers[i]) != napi_ok) {
+      napi_throw_type_error(env, nullptr, "Expected only numbers");
+      return nullptr;
+    }
+  }
+  auto* addon = static_cast<AddonData*>(data);
+  const double id = numbers[0];
+  if (addon == nullptr || !(id >= 1) ||
+      id >= static_cast<double>(addon->hostsById.size())) {
+    return nullptr;
+  }
+  return addon->hostsById[static_cast<size_t>(id)];
+}
+
+napi_value NumberValue(napi_env env, double value) {
+  napi_value result = nullptr;
+  napi_create_double(env, value, &result);
+  return result;
+}
+
+// serviceBound(id, maxPayload, timeoutMs): what Host#service() returns.
+napi_value ServiceBound(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  double numbers[3];
+  HostWrap* host = HostById(env, info, &argc, argv, numbers);
+  if (host == nullptr) return NumberValue(env, kErrState);
+  uint32_t timeoutMs = 0;
+  napi_get_value_uint32(env, argv[2], &timeoutMs);
+  return NumberValue(env, static_cast<double>(
+                              host->ServiceBound(env, numbers[1], timeoutMs)));
+}
+
+// sendBound(id, sendLength, deferredLength, flush): records sent or status.
+napi_value SendBound(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  double numbers[4];
+  HostWrap* host = HostById(env, info, &argc, argv, numbers);
+  if (host == nullptr) return NumberValue(env, kErrState);
+  return NumberValue(env, static_cast<double>(host->SendBound(
+                              env, numbers[1], numbers[2], numbers[3] != 0)));
+}
+
+void SetFunction(napi_env env, Napi::Object exports, const char* name,
+                 napi_callback callback, AddonData* data) {
+  napi_value function = nullptr;
+  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, data,
+                           &function) == napi_ok) {
+    exports.Set(name, Napi::Value(env, function));
+  }
+}
+
 void SetConstant(Napi::Env env, Napi::Object exports, const char* name,
                  double value) {
   exports.DefineProperty(Napi::PropertyDescriptor::Value(
@@ -94,6 +161,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   napi_add_env_cleanup_hook(env, CleanupEnv, data);
 
   exports.Set("Host", HostWrap::Init(env));
+  SetFunction(env, exports, "serviceBound", ServiceBound, data);
+  SetFunction(env, exports, "sendBound", SendBound, data);
   SetConstant(env, exports, "layoutVersion", kLayoutVersion);
   SetConstant(env, exports, "EVENT_CONNECT", kEventConnect);
   SetConstant(env, exports, "EVENT_DISCONNECT", kEventDisconnect);

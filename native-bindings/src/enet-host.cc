@@ -338,12 +338,14 @@ Napi::Function HostWrap::Init(Napi::Env env) {
           InstanceMethod<&HostWrap::JS_setImpairment>("setImpairment"),
           InstanceMethod<&HostWrap::JS_impairmentStats>("impairmentStats"),
           InstanceMethod<&HostWrap::JS_close>("close"),
+          InstanceMethod<&HostWrap::JS_bindBuffers>("bindBuffers"),
       });
 }
 
 HostWrap::HostWrap(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<HostWrap>(info),
-      addon_(info.Env().GetInstanceData<AddonData>()) {}
+      addon_(info.Env().GetInstanceData<AddonData>()),
+      env_(info.Env()) {}
 
 HostWrap::~HostWrap() { Destroy(); }
 
@@ -357,7 +359,36 @@ void HostWrap::Destroy() {
                              impairmentTotals_);
   enet_host_destroy(host_);
   host_ = nullptr;
+  ReleaseBound();
   if (addon_ != nullptr) addon_->openHosts.erase(this);
+}
+
+void HostWrap::ReleaseBound() {
+  if (id_ != 0 && addon_ != nullptr && id_ < addon_->hostsById.size()) {
+    addon_->hostsById[id_] = nullptr;
+  }
+  id_ = 0;
+  for (BoundBuffer& bound : bound_) {
+    if (bound.ref != nullptr) napi_delete_reference(env_, bound.ref);
+    bound = BoundBuffer();
+  }
+}
+
+uint8_t* HostWrap::BoundData(napi_env env, const BoundBuffer& bound) const {
+  napi_value buffer;
+  bool detached = true;
+  void* data = nullptr;
+  size_t byteLength = 0;
+  if (bound.ref == nullptr ||
+      napi_get_reference_value(env, bound.ref, &buffer) != napi_ok ||
+      buffer == nullptr ||
+      napi_is_detached_arraybuffer(env, buffer, &detached) != napi_ok ||
+      detached ||
+      napi_get_arraybuffer_info(env, buffer, &data, &byteLength) != napi_ok ||
+      data == nullptr || bound.offset + bound.length > byteLength) {
+    return nullptr;
+  }
+  return static_cast<uint8_t*>(data) + bound.offset;
 }
 
 void HostWrap::HoldEvent(const ENetEvent& event) {
@@ -724,12 +755,26 @@ Napi::Value HostWrap::JS_service(const Napi::CallbackInfo& info) {
       !RequireNumber(info, 2, "Expected timeoutMs to be a number")) {
     return env.Undefined();
   }
-  if (host_ == nullptr) return Napi::Number::New(env, kErrState);
   Napi::Uint8Array outArray = info[0].As<Napi::Uint8Array>();
   uint8_t* out = outArray.Data();
   size_t capacity = out != nullptr ? outArray.ByteLength() : 0;
-  uint64_t maxPayload = MaxPayloadArg(NumberAt(info, 1));
-  uint32_t timeoutMs = Uint32At(info, 2);
+  return Napi::Number::New(
+      env, static_cast<double>(ServiceInto(out, capacity,
+                                           MaxPayloadArg(NumberAt(info, 1)),
+                                           Uint32At(info, 2))));
+}
+
+int64_t HostWrap::ServiceBound(napi_env env, double maxPayload,
+                               uint32_t timeoutMs) {
+  const BoundBuffer& bound = bound_[kBoundReceive];
+  uint8_t* out = BoundData(env, bound);
+  if (out == nullptr) return kErrState;
+  return ServiceInto(out, bound.length, MaxPayloadArg(maxPayload), timeoutMs);
+}
+
+int64_t HostWrap::ServiceInto(uint8_t* out, size_t capacity,
+                              uint64_t maxPayload, uint32_t timeoutMs) {
+  if (host_ == nullptr) return kErrState;
 
   // Held-back outgoing datagrams that are due leave first (a no-op unless
   // this host's socket is impaired).
@@ -742,7 +787,7 @@ Napi::Value HostWrap::JS_service(const Napi::CallbackInfo& info) {
       // only forgets the entry.
       if (PackEvent(held_.front().event, out, capacity, &offset, maxPayload) ==
           PackResult::kNoRoom) {
-        return Napi::Number::New(env, static_cast<double>(offset));
+        return static_cast<int64_t>(offset);
       }
       PopHeld();
     } while (!held_.empty());
@@ -756,7 +801,7 @@ Napi::Value HostWrap::JS_service(const Napi::CallbackInfo& info) {
     }
     return true;
   });
-  return Napi::Number::New(env, static_cast<double>(offset));
+  return static_cast<int64_t>(offset);
 }
 
 // serviceHeld(maxPayload, maxHeldBytes): events held or status
@@ -828,28 +873,56 @@ Napi::Value HostWrap::JS_send(const Napi::CallbackInfo& info) {
       !RequireNumber(info, 1, "Expected length to be a number")) {
     return env.Undefined();
   }
-  if (host_ == nullptr) return Napi::Number::New(env, kErrState);
   Napi::Uint8Array batchArray = info[0].As<Napi::Uint8Array>();
   const uint8_t* batch = batchArray.Data();
-  double lengthArg = NumberAt(info, 1);
   size_t byteLength = batch != nullptr ? batchArray.ByteLength() : 0;
+  return Napi::Number::New(
+      env, static_cast<double>(SendBatch(batch, byteLength, NumberAt(info, 1))));
+}
+
+// The send batch, then the deferred one (see ENetDriver), then a flush if
+// asked: what send(), send() and flush() do, in one crossing.
+int64_t HostWrap::SendBound(napi_env env, double sendLength,
+                            double deferredLength, bool flush) {
+  if (host_ == nullptr) return kErrState;
+  int64_t records = 0;
+  const double lengths[2] = {sendLength, deferredLength};
+  const int which[2] = {kBoundSend, kBoundDeferred};
+  for (int i = 0; i < 2; ++i) {
+    if (lengths[i] == 0) continue;
+    const BoundBuffer& bound = bound_[which[i]];
+    const uint8_t* batch = BoundData(env, bound);
+    if (batch == nullptr) return kErrState;
+    int64_t sent = SendBatch(batch, bound.length, lengths[i]);
+    if (sent < 0) return sent;
+    records += sent;
+  }
+  if (flush) {
+    netpeer_impairment_pump(static_cast<int64_t>(host_->socket));
+    enet_host_flush(host_);
+  }
+  return records;
+}
+
+int64_t HostWrap::SendBatch(const uint8_t* batch, size_t byteLength,
+                            double lengthArg) {
+  if (host_ == nullptr) return kErrState;
   if (!IsIntIn(lengthArg, 0, static_cast<double>(byteLength))) {
-    return Napi::Number::New(env, kErrBadBatch);
+    return kErrBadBatch;
   }
   const uint64_t length = static_cast<uint64_t>(lengthArg);
-
   // Validate every record before sending any, so a malformed batch is
   // rejected whole instead of half sent.
   int records = 0;
   for (uint64_t offset = 0; offset < length; ++records) {
     if (offset + kSendHeaderBytes > length) {
-      return Napi::Number::New(env, kErrBadBatch);
+      return kErrBadBatch;
     }
     const uint8_t* record = batch + offset;
     uint64_t end = offset + kSendHeaderBytes +
                    4ull * ReadU16(record + kSendTargetCountOffset) +
                    ReadU32(record + kSendLengthOffset);
-    if (end > length) return Napi::Number::New(env, kErrBadBatch);
+    if (end > length) return kErrBadBatch;
     offset = AlignRecord(end);
   }
 
@@ -883,7 +956,7 @@ Napi::Value HostWrap::JS_send(const Napi::CallbackInfo& info) {
     }
     if (packet->referenceCount == 0) enet_packet_destroy(packet);
   }
-  return Napi::Number::New(env, records);
+  return records;
 }
 
 // flush(): void
@@ -1486,6 +1559,50 @@ void HostWrap::RecountWaitingData(ENetPeer* peer) {
 }
 
 // close(notifyData?): void
+// bindBuffers(receive, send, deferred: Uint8Array): host id (> 0) or status
+//
+// Hands the driver's three batch buffers over once, so that the hot calls
+// (the module functions serviceBound/sendBound) take only numbers: a call
+// with a typed array and an ObjectWrap receiver costs several times more
+// than the work of a quiet service pass. Binding again replaces the buffers
+// and keeps the id. The buffers stay JS-owned; they must not be transferred
+// (a detached one makes the fast calls return ERR_STATE, never touch it).
+Napi::Value HostWrap::JS_bindBuffers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  for (size_t i = 0; i < 3; ++i) {
+    if (!RequireTypedArray(info, i, napi_uint8_array,
+                           "Expected receive, send and deferred to be Uint8Arrays")) {
+      return env.Undefined();
+    }
+  }
+  if (host_ == nullptr || addon_ == nullptr) return Napi::Number::New(env, kErrState);
+  BoundBuffer fresh[3];
+  for (int i = 0; i < 3; ++i) {
+    Napi::Uint8Array view = info[i].As<Napi::Uint8Array>();
+    napi_ref ref = nullptr;
+    if (napi_create_reference(env, view.ArrayBuffer(), 1, &ref) != napi_ok) {
+      for (BoundBuffer& made : fresh) {
+        if (made.ref != nullptr) napi_delete_reference(env, made.ref);
+      }
+      return Napi::Number::New(env, kErrState);
+    }
+    fresh[i].ref = ref;
+    fresh[i].offset = view.ByteOffset();
+    fresh[i].length = view.ByteLength();
+  }
+  const uint32_t id = id_;
+  ReleaseBound();
+  for (int i = 0; i < 3; ++i) bound_[i] = fresh[i];
+  if (id != 0) {
+    id_ = id;
+  } else {
+    id_ = static_cast<uint32_t>(addon_->hostsById.size());
+    addon_->hostsById.push_back(nullptr);
+  }
+  addon_->hostsById[id_] = this;
+  return Napi::Number::New(env, id_);
+}
+
 Napi::Value HostWrap::JS_close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   bool notify = info.Length() > 0 && !info[0].IsUndefined();

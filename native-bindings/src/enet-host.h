@@ -33,6 +33,13 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   // Idempotent; also called by the env cleanup hook.
   void Destroy();
 
+  // The fast path (module functions in addon.cc, raw Node-API): the same work
+  // as service() and send()+flush(), on the buffers given to bindBuffers().
+  // Bytes written / records sent, or a negative status.
+  int64_t ServiceBound(napi_env env, double maxPayload, uint32_t timeoutMs);
+  int64_t SendBound(napi_env env, double sendLength, double deferredLength,
+                    bool flush);
+
  private:
   enum class PackResult { kWritten, kDropped, kNoRoom };
 
@@ -54,6 +61,26 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   Napi::Value JS_setImpairment(const Napi::CallbackInfo& info);
   Napi::Value JS_impairmentStats(const Napi::CallbackInfo& info);
   Napi::Value JS_close(const Napi::CallbackInfo& info);
+  Napi::Value JS_bindBuffers(const Napi::CallbackInfo& info);
+
+  int64_t ServiceInto(uint8_t* out, size_t capacity, uint64_t maxPayload,
+                      uint32_t timeoutMs);
+  int64_t SendBatch(const uint8_t* batch, size_t byteLength, double lengthArg);
+
+  // A JS-owned buffer the fast path writes to or reads from: a strong
+  // reference to its ArrayBuffer (so it cannot be collected) and the view's
+  // place in it. The data pointer is looked up on every call, after checking
+  // the ArrayBuffer was not detached, so nothing dangles.
+  struct BoundBuffer {
+    napi_ref ref = nullptr;
+    size_t offset = 0;
+    size_t length = 0;
+  };
+  static constexpr int kBoundReceive = 0;
+  static constexpr int kBoundSend = 1;
+  static constexpr int kBoundDeferred = 2;
+  uint8_t* BoundData(napi_env env, const BoundBuffer& bound) const;
+  void ReleaseBound();
 
   // host->intercept, installed by open(): finds the HostWrap being serviced
   // on this thread and lets it look at the datagram ENet just received.
@@ -121,6 +148,9 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
 
   ENetHost* host_ = nullptr;
   AddonData* addon_ = nullptr;
+  napi_env env_ = nullptr;
+  uint32_t id_ = 0;  // in addon_->hostsById once bound, else 0
+  BoundBuffer bound_[3];
   // MTU our connections advertise; host_->mtu is kept at the protocol maximum.
   enet_uint32 peerMtu_ = ENET_HOST_DEFAULT_MTU;
 

@@ -3,7 +3,8 @@
 // Every value here is mirrored in lib/drivers/enet-binding.ts, and the addon
 // also exports them on the module object so a spec can assert both sides
 // agree. Change both files together and bump kLayoutVersion when a record
-// layout changes.
+// layout or the set of functions changes (2: bindBuffers, serviceBound,
+// sendBound).
 #ifndef NETPEER_EVENT_RECORDS_H_
 #define NETPEER_EVENT_RECORDS_H_
 
@@ -11,7 +12,7 @@
 
 namespace netpeer {
 
-constexpr int32_t kLayoutVersion = 1;
+constexpr int32_t kLayoutVersion = 2;
 
 // Event record types written by Host#service().
 constexpr uint8_t kEventConnect = 1;
