@@ -9,6 +9,24 @@ namespace netpeer {
 
 class HostWrap;
 
+// Whether ENet's allocator hands out zeroed memory on this thread (default
+// true). Zeroing matters for one allocation only: the buffer a fragmented
+// packet is reassembled in, which a peer sending fragments with gaps could
+// otherwise get delivered with leftover heap bytes. HostWrap turns it off
+// while it runs code that cannot reassemble (building send batches; a received
+// datagram whose commands it scanned and found no fragment in), which spares
+// a memset per packet, command and acknowledgement on the hot path.
+extern thread_local bool tZeroEnetAllocations;
+
+// Sets tZeroEnetAllocations for a scope and restores true when it ends.
+class ZeroAllocationsScope {
+ public:
+  explicit ZeroAllocationsScope(bool zero) { tZeroEnetAllocations = zero; }
+  ~ZeroAllocationsScope() { tZeroEnetAllocations = true; }
+  ZeroAllocationsScope(const ZeroAllocationsScope&) = delete;
+  ZeroAllocationsScope& operator=(const ZeroAllocationsScope&) = delete;
+};
+
 struct AddonData {
   // Hosts whose ENetHost is still open. The env cleanup hook destroys them so
   // that no socket or ENet allocation outlives the environment, whatever order

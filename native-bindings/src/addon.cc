@@ -14,6 +14,9 @@
 #include "impairment.h"
 
 namespace netpeer {
+
+thread_local bool tZeroEnetAllocations = true;
+
 namespace {
 
 // enet_initialize()/enet_deinitialize() are process-wide (WSAStartup on
@@ -22,13 +25,16 @@ namespace {
 std::mutex gEnetMutex;
 int gEnetUsers = 0;
 
-// ENet's allocator. Zeroed memory: this ENet fork hands out a fragmented
-// packet once every fragment number has arrived, whether or not the fragments
-// covered all of totalLength (upstream ENet alike), so a peer sending
-// fragments with gaps would otherwise get uninitialised heap bytes delivered
-// to the application (and echoed back by anything that relays messages).
+// ENet's allocator. Zeroed memory unless tZeroEnetAllocations says this
+// allocation cannot be a reassembly buffer: this ENet fork hands out a
+// fragmented packet once every fragment number has arrived, whether or not the
+// fragments covered all of totalLength (upstream ENet alike), so a peer
+// sending fragments with gaps would otherwise get uninitialised heap bytes
+// delivered to the application (and echoed back by anything that relays
+// messages).
 void* ENET_CALLBACK ZeroedMalloc(size_t size) {
-  return std::calloc(1, size != 0 ? size : 1);
+  if (size == 0) size = 1;
+  return tZeroEnetAllocations ? std::calloc(1, size) : std::malloc(size);
 }
 
 void ENET_CALLBACK FreeMemory(void* memory) { std::free(memory); }

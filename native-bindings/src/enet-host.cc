@@ -211,6 +211,7 @@ class ServicingScope {
     tServicing = host;
   }
   ~ServicingScope() {
+    tZeroEnetAllocations = true;  // the last datagram's answer ends here
     tServicing = previous_;
     netpeer_receive_counters_bind(previousCounters_);
   }
@@ -907,6 +908,8 @@ int64_t HostWrap::SendBound(napi_env env, double sendLength,
 int64_t HostWrap::SendBatch(const uint8_t* batch, size_t byteLength,
                             double lengthArg) {
   if (host_ == nullptr) return kErrState;
+  // Packets are filled from the batch, commands by ENet: nothing to zero.
+  ZeroAllocationsScope plainAllocations(false);
   if (!IsIntIn(lengthArg, 0, static_cast<double>(byteLength))) {
     return kErrBadBatch;
   }
@@ -1265,6 +1268,9 @@ int ENET_CALLBACK HostWrap::InterceptThunk(ENetHost* host, void* /*event*/) {
 
 int HostWrap::InterceptReceived() {
   ENetHost* host = host_;
+  // Zeroed allocations unless InterceptPeerDatagram scans every command ENet
+  // will act on and finds no fragment among them.
+  tZeroEnetAllocations = true;
   // With checksums the header carries 4 more bytes and a reply would need
   // one; this addon never sets host->checksum, so just stay out of the way.
   if (host->checksum != nullptr) return 0;
@@ -1446,6 +1452,7 @@ int HostWrap::InterceptPeerDatagram(ENetPeer* peer, uint8_t* data,
   }
 
   enum class Payload { kKeep, kMarker, kNone };
+  bool sawFragment = false;
   size_t read = headerSize;
   size_t write = headerSize;
   while (read < length) {
@@ -1474,6 +1481,7 @@ int HostWrap::InterceptPeerDatagram(ENetPeer* peer, uint8_t* data,
       case ENET_PROTOCOL_COMMAND_SEND_UNRELIABLE_FRAGMENT:
         lengthOffset = kFragmentLengthOffset;
         fragment = true;
+        sawFragment = true;
         break;
       default:
         break;
@@ -1538,6 +1546,9 @@ int HostWrap::InterceptPeerDatagram(ENetPeer* peer, uint8_t* data,
     host->receivedDataLength = write + (length - read);
   }
   if (peer->totalWaitingData >= host->maximumWaitingData) RecountWaitingData(peer);
+  // The loop above stops exactly where ENet stops parsing, so every command
+  // ENet will act on was seen: without a fragment nothing is reassembled.
+  tZeroEnetAllocations = sawFragment;
   return 0;
 }
 

@@ -70,6 +70,8 @@ describe('ENetDriver under hostile input', function () {
   let atClient: number[];
   let corrupt: string[];
   let othersMessages: number;
+  /** Bytes of each message from a peer other than the legitimate client, in arrival order. */
+  let othersPayloads: Buffer[];
   const scratch = new NetworkEvent();
 
   const int = (n: number): number => Math.floor(rng.next() * n);
@@ -137,6 +139,7 @@ describe('ENetDriver under hostile input', function () {
             if (seq >= 0) atClient.push(seq);
           } else {
             othersMessages++;
+            othersPayloads.push(bytes);
           }
           continue;
         }
@@ -243,6 +246,7 @@ describe('ENetDriver under hostile input', function () {
     atClient = [];
     corrupt = [];
     othersMessages = 0;
+    othersPayloads = [];
     server = createPeer({ port: 0, connectionsLimit: LIMIT });
     server.listen();
     client = createPeer({ port: server.localPort });
@@ -422,6 +426,38 @@ describe('ENetDriver under hostile input', function () {
       const rssGrowth = process.memoryUsage().rss - rssBefore;
       expect(rssGrowth, 'RSS growth in bytes after 800 fragment starts (~20 KB on the wire)').to.be.below(50 * 1024 * 1024);
       await expectLegitimateExchangeIntact(10);
+    });
+  });
+
+  describe('fragment reassembly', () => {
+    // Regression (fixed in the addon): ENet delivers a fragmented packet once every fragment *number* has arrived,
+    // whether or not the fragments covered totalLength, so the bytes never written were whatever the heap held (here,
+    // another client's messages). The addon zeroes the buffers ENet can reassemble into; it skips the memset only for
+    // allocations that cannot be one (send batches, datagrams scanned and found without fragments), so this spec
+    // also guards that skipping.
+    it('never delivers leftover heap bytes in a message reassembled from fragments that leave gaps', async () => {
+      const { raw } = await rawSession(0x3100);
+      // Leave freed buffers of the size the reassembly will ask for, full of 0xAB: 100 reliable messages of 600 bytes.
+      const other = createPeer({ port: server.localPort, messageSize: 2000 });
+      other.connect();
+      await tickUntil(() => eventsOf(other).length > 0 && serverConnections().length === 3, 2000, 'the other client connects');
+      for (let i = 0; i < 100; i++) {
+        const message = other.beginSendMessage();
+        message.writeBytes(Buffer.alloc(600, 0xab));
+        other.endSendMessage(NetworkChannelType.Reliable, message);
+      }
+      await tickUntil(() => othersMessages === 100, 2000, 'the 100 messages of 600 bytes arrive');
+      // Two fragment numbers of a 600-byte reliable message, both writing the same first 10 bytes.
+      const piece = Buffer.alloc(10, 0x11);
+      const fragment = (fragmentNumber: number): Buffer =>
+        fragmentCommand({ channelId: 2, reliableSequence: 1 + fragmentNumber, startSequence: 1, fragmentCount: 2, fragmentNumber, totalLength: 600, fragmentOffset: 0 }, piece);
+      await raw.sendCommands([fragment(0), fragment(1)]);
+      await tickUntil(() => othersMessages === 101, 2000, 'the reassembled message arrives');
+      const reassembled = othersPayloads[100];
+      expect(reassembled.length).to.equal(600);
+      expect([...reassembled.subarray(0, 10)].every((b) => b === 0x11), 'the bytes the fragments carried').to.equal(true);
+      expect(reassembled.subarray(10).equals(Buffer.alloc(590)), 'the bytes no fragment wrote').to.equal(true);
+      await expectLegitimateExchangeIntact(5);
     });
   });
 
