@@ -5,7 +5,12 @@
 // clients spread evenly over the ticks) and checks that every echo comes back, in order.
 //
 //   node -r ts-node/register/transpile-only bench/scale.ts [--clients 1000] [--processes 4] [--rate 20]
-//     [--warmup 5] [--seconds 30] [--pool 8192] [--drain 2000]
+//     [--warmup 5] [--seconds 30] [--pool 8192] [--drain 2000] [--receive-buffer 4194304]
+//
+// --receive-buffer is the server's socketReceiveBufferBytes (default 4 MiB, this machine's net.core.rmem_max): about
+// 40,000 datagrams a second reach the server, ~650 between two ticks, and ENet's own 256 KiB buffer holds about 300
+// small ones, so with it the kernel drops datagrams every tick and ENet resends them (run with --receive-buffer 262144
+// to see that: the UDP drop counter below).
 //
 // Measured: time to connect all clients (from the moment the client processes are told to connect, every client
 // connecting at once, until the server and every client process have seen all Connected events); over a steady
@@ -39,6 +44,7 @@ interface ScaleOptions {
   readonly pool: number;
   readonly drainMs: number;
   readonly connectTimeoutMs: number;
+  readonly receiveBufferBytes: number;
 }
 
 const Phase = { Connecting: 0, Warmup: 1, Steady: 2, Draining: 3, Done: 4 } as const;
@@ -114,6 +120,7 @@ async function main(): Promise<void> {
     pool: argInt('pool', 8192),
     drainMs: argInt('drain', 2000),
     connectTimeoutMs: argInt('connect-timeout', 60_000),
+    receiveBufferBytes: argInt('receive-buffer', 4 * 1024 * 1024),
   };
   if (60 % options.rate !== 0) throw new RangeError('Expected --rate to divide 60 (a message every whole number of ticks)');
   const sendEveryTicks = 60 / options.rate;
@@ -138,6 +145,7 @@ async function main(): Promise<void> {
     port: 0,
     connectionsLimit: Math.max(1024, options.clients),
     messagePoolSize: options.pool,
+    socketReceiveBufferBytes: options.receiveBufferBytes,
   });
   collectGarbage();
   const beforeListen = process.memoryUsage();

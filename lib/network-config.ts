@@ -36,6 +36,13 @@ export interface NetworkConfig {
    * 1,024..1,073,741,824. Default: 524,288 (512 KiB).
    */
   sendQueueLimitBytes?: number;
+  /**
+   * Size asked for the UDP socket's receive buffer (`SO_RCVBUF`; ENet drivers only), in bytes. Datagrams that arrive
+   * while it is full are dropped by the kernel and resent by ENet, so a server with many clients that reads its
+   * socket once per tick wants more than ENet's default. The kernel caps it at `net.core.rmem_max` on Linux.
+   * 4,096..268,435,456. Default: 262,144 (256 KiB, ENet's).
+   */
+  socketReceiveBufferBytes?: number;
 }
 
 /** A {@link NetworkConfig} with every field present and checked. */
@@ -55,6 +62,7 @@ export const DEFAULT_CONFIG: Readonly<ResolvedNetworkConfig> = Object.freeze({
   timeoutMinimumMs: 5000,
   timeoutMaximumMs: 30000,
   sendQueueLimitBytes: 512 * 1024,
+  socketReceiveBufferBytes: 256 * 1024,
 } as const);
 
 /** Largest pool a peer may allocate, in bytes (`messagePoolSize * messageSize`). */
@@ -70,6 +78,7 @@ const INTEGER_RANGES: ReadonlyArray<readonly [keyof NetworkConfig, number, numbe
   ['timeoutMinimumMs', 10, 3_600_000],
   ['timeoutMaximumMs', 10, 3_600_000],
   ['sendQueueLimitBytes', 1024, 1024 * 1024 * 1024],
+  ['socketReceiveBufferBytes', 4096, 256 * 1024 * 1024],
 ];
 
 const KNOWN_OPTIONS = new Set<string>(Object.keys(DEFAULT_CONFIG));

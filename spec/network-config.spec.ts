@@ -32,6 +32,8 @@ describe('resolveConfig()', () => {
     ['timeoutMinimumMs', 0, /"timeoutMinimumMs"/],
     ['channelCount', 2, /"channelCount".*1 or 4/],
     ['address', '', /"address"/],
+    ['socketReceiveBufferBytes', 4095, /"socketReceiveBufferBytes".*from 4096 to 268435456/],
+    ['socketReceiveBufferBytes', 268_435_457, /"socketReceiveBufferBytes"/],
   ];
   for (const [option, value, message] of outOfRange) {
     it(`throws a RangeError naming "${option}" for ${JSON.stringify(value)}`, () => {

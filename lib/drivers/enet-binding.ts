@@ -30,6 +30,8 @@ export interface NativeHost {
    * `serviceBound`/`sendBound` then use them. Returns the host id for those calls (> 0), or a status.
    */
   bindBuffers(receive: Uint8Array, send: Uint8Array, deferred: Uint8Array): number;
+  /** Asks for a socket receive buffer of `bytes` (SO_RCVBUF); returns the size the kernel granted, or a status. */
+  setReceiveBuffer(bytes: number): number;
 }
 
 /** The addon's exports. @internal */

@@ -1,6 +1,6 @@
 import { copyBytes, copyWords } from '../byte-copy';
 import { NetworkError, NetworkErrorCode } from '../errors';
-import type { ResolvedNetworkConfig } from '../network-config';
+import { DEFAULT_CONFIG, type ResolvedNetworkConfig } from '../network-config';
 import { NetworkChannelType } from '../network-channel-type';
 import type { NetworkConnection } from '../network-connection';
 import { DisconnectReason, reasonFromWire } from '../network-event';
@@ -430,6 +430,11 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
     this.bindBuffers();
     // Configured timeouts apply from a connection's first datagram, so half-open ones expire on schedule too.
     host.setPeerDefaults(config.pingIntervalMs, config.timeoutLimit, config.timeoutMinimumMs, config.timeoutMaximumMs);
+    // ENet already asked for 256 KiB; only a different size costs a call.
+    if (config.socketReceiveBufferBytes !== DEFAULT_CONFIG.socketReceiveBufferBytes) {
+      const granted = host.setReceiveBuffer(config.socketReceiveBufferBytes);
+      if (granted < 0) throw statusError(granted, `set a socket receive buffer of ${config.socketReceiveBufferBytes} bytes`);
+    }
     this.idByHandle = new Uint32Array(peerLimit);
     this.stateByHandle = new Uint8Array(peerLimit);
     this.channelsByHandle = new Uint8Array(peerLimit);

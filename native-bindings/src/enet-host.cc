@@ -13,6 +13,8 @@
 // ENet's own command size table (commandSizes in enet.h, defined in
 // enet-impl.c but not declared by the header).
 extern "C" size_t enet_protocol_command_size(enet_uint8 commandNumber);
+// enet-impl.c: a zero-timeout service pass that sends before it receives.
+extern "C" int netpeer_host_service_send_first(ENetHost* host, ENetEvent* event);
 
 namespace netpeer {
 namespace {
@@ -23,6 +25,11 @@ namespace {
 // servicing goes on, but never forever.
 constexpr int kMaxConsecutiveServiceErrors = 64;
 constexpr int kMaxServiceIterations = 1 << 16;
+// service() sends the acknowledgements of what it received before returning
+// when the events it packed fill at least this fraction of the buffer (1/8 of
+// the 256 KiB default: about 400 messages of 64 bytes), instead of leaving
+// them for the next send.
+constexpr size_t kAckNowBatchFraction = 8;
 // ENet takes "nothing received" for "socket empty"; when the socket is still
 // readable (the recvmsg hook stopped after a run of skipped datagrams, or on
 // Windows a zero-length datagram) servicing resumes, at most this many times
@@ -340,6 +347,7 @@ Napi::Function HostWrap::Init(Napi::Env env) {
           InstanceMethod<&HostWrap::JS_impairmentStats>("impairmentStats"),
           InstanceMethod<&HostWrap::JS_close>("close"),
           InstanceMethod<&HostWrap::JS_bindBuffers>("bindBuffers"),
+          InstanceMethod<&HostWrap::JS_setReceiveBuffer>("setReceiveBuffer"),
       });
 }
 
@@ -717,23 +725,44 @@ void HostWrap::ServiceEvents(uint32_t timeoutMs, KeepGoing keepGoing, Take take)
   ServicingScope servicing(this, &receiveCounters_);
   int consecutiveErrors = 0;
   int resumes = 0;
+  // One send-then-receive pass per call (more only to resume a receive that
+  // may have stopped early); after it only the events it queued are taken.
+  // ENet's own enet_host_service() would begin each of those takes with a
+  // send, putting the acknowledgements of this call's datagrams on the wire
+  // before the application saw them; here they wait to leave with its
+  // replies (see ServiceInto).
+  bool passDone = false;
+  ReceiveMark passMark = MarkReceive();
   for (int i = 0; i < kMaxServiceIterations && keepGoing(); ++i) {
     ENetEvent event;
-    const ReceiveMark mark = MarkReceive();
-    int result = enet_host_service(host_, &event, timeoutMs);
-    timeoutMs = 0;
+    int result;
+    if (timeoutMs != 0) {
+      // A pass that waits is ENet's own.
+      passMark = MarkReceive();
+      result = enet_host_service(host_, &event, timeoutMs);
+      timeoutMs = 0;
+      passDone = true;
+    } else if (!passDone) {
+      passMark = MarkReceive();
+      result = netpeer_host_service_send_first(host_, &event);
+      passDone = true;
+    } else {
+      result = enet_host_check_events(host_, &event);
+    }
     if (result < 0) {
       ++serviceErrors_;
       if (++consecutiveErrors >= kMaxConsecutiveServiceErrors) break;
+      passDone = false;  // this fork's -1 after a busy receive: read on
       continue;
     }
     consecutiveErrors = 0;
     if (result == 0) {
       // Asking the socket costs a poll() per call, so only after a pass that
       // may have stopped with datagrams still waiting.
-      if (resumes < kMaxReadableResumes && MayHaveStoppedEarly(mark) &&
+      if (resumes < kMaxReadableResumes && MayHaveStoppedEarly(passMark) &&
           SocketReadable()) {
         ++resumes;
+        passDone = false;
         continue;
       }
       break;
@@ -802,6 +831,11 @@ int64_t HostWrap::ServiceInto(uint8_t* out, size_t capacity,
     }
     return true;
   });
+  // The passes above left their acknowledgements queued, to leave with the
+  // application's replies at its next send or service. A batch this large
+  // takes the application a while, and a sender whose window is full waits
+  // for those acknowledgements: send them now.
+  if (offset >= capacity / kAckNowBatchFraction) enet_host_flush(host_);
   return static_cast<int64_t>(offset);
 }
 
@@ -1612,6 +1646,29 @@ Napi::Value HostWrap::JS_bindBuffers(const Napi::CallbackInfo& info) {
   }
   addon_->hostsById[id_] = this;
   return Napi::Number::New(env, id_);
+}
+
+// setReceiveBuffer(bytes): bytes granted (as getsockopt reports them) or status
+Napi::Value HostWrap::JS_setReceiveBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireNumber(info, 0, "Expected bytes to be a number")) return env.Undefined();
+  if (host_ == nullptr) return Napi::Number::New(env, kErrState);
+  const double bytes = NumberAt(info, 0);
+  if (!IsIntIn(bytes, 1, 2147483647.0)) return Napi::Number::New(env, kErrRange);
+  if (enet_socket_set_option(host_->socket, ENET_SOCKOPT_RCVBUF,
+                             static_cast<int>(bytes)) != 0) {
+    return Napi::Number::New(env, kErrRange);
+  }
+#ifdef _WIN32
+  return Napi::Number::New(env, bytes);
+#else
+  int granted = 0;
+  socklen_t length = sizeof(granted);
+  if (getsockopt(host_->socket, SOL_SOCKET, SO_RCVBUF, &granted, &length) != 0) {
+    return Napi::Number::New(env, bytes);
+  }
+  return Napi::Number::New(env, granted);
+#endif
 }
 
 Napi::Value HostWrap::JS_close(const Napi::CallbackInfo& info) {

@@ -62,6 +62,7 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   Napi::Value JS_impairmentStats(const Napi::CallbackInfo& info);
   Napi::Value JS_close(const Napi::CallbackInfo& info);
   Napi::Value JS_bindBuffers(const Napi::CallbackInfo& info);
+  Napi::Value JS_setReceiveBuffer(const Napi::CallbackInfo& info);
 
   int64_t ServiceInto(uint8_t* out, size_t capacity, uint64_t maxPayload,
                       uint32_t timeoutMs);

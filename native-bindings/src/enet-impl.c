@@ -57,3 +57,32 @@
 #undef recvmsg
 #undef poll
 #endif
+
+/*
+ * One enet_host_service() pass with a zero timeout, less its second send:
+ * dispatch, send (with timeout checks), receive, dispatch. ENet acknowledges
+ * what a pass receives in that same pass; here the acknowledgements wait in
+ * ENet's queue for the next send: the next pass, or the flush after the
+ * application answered, so an ack and the reply to the same datagram share
+ * one datagram instead of two (one sendmsg fewer per request on the server,
+ * one recvmsg fewer on the client). It lives here because the protocol
+ * functions it calls are static to this translation unit; HostWrap decides
+ * when the wait would be too long and flushes at once (see ServiceInto).
+ */
+int netpeer_host_service_send_first(ENetHost *host, ENetEvent *event) {
+    int result;
+    event->type = ENET_EVENT_TYPE_NONE;
+    event->peer = NULL;
+    event->packet = NULL;
+    result = enet_protocol_dispatch_incoming_commands(host, event);
+    if (result != 0) return result;
+    host->serviceTime = enet_time_get();
+    if (ENET_TIME_DIFFERENCE(host->serviceTime, host->bandwidthThrottleEpoch) >= ENET_HOST_BANDWIDTH_THROTTLE_INTERVAL) {
+        enet_host_bandwidth_throttle(host);
+    }
+    result = enet_protocol_send_outgoing_commands(host, event, 1);
+    if (result != 0) return result;
+    result = enet_protocol_receive_incoming_commands(host, event);
+    if (result != 0) return result;
+    return enet_protocol_dispatch_incoming_commands(host, event);
+}

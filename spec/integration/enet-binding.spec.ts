@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { isNetworkError, NetworkPeer } from '../../lib';
+import { isNetworkError, NetworkEvent, NetworkEventType, NetworkPeer } from '../../lib';
 import { LAYOUT_VERSION, MIRRORED_CONSTANTS, loadNativeBinding, setNativeBinding, type NativeModule } from '../../lib/drivers/enet-binding';
 
 describe('enet-binding', () => {
@@ -121,3 +121,45 @@ describe('enet-binding fast calls (bindBuffers, serviceBound, sendBound)', () =>
     }
   });
 });
+
+describe('enet-binding setReceiveBuffer', () => {
+  it('sets the socket receive buffer of an open host and reports what the kernel granted', () => {
+    const binding = loadNativeBinding();
+    const closed = new binding.Host();
+    expect(closed.setReceiveBuffer(65536)).to.equal(-5);
+    const host = new binding.Host();
+    expect(host.open('127.0.0.1', 0, 1, 4, 0, 1200)).to.be.at.least(0);
+    try {
+      expect(host.setReceiveBuffer(0)).to.equal(-8);
+      expect(host.setReceiveBuffer(1.5)).to.equal(-8);
+      // Linux doubles the figure for its bookkeeping; other systems report it as asked.
+      expect(host.setReceiveBuffer(65536)).to.be.at.least(65536);
+    } finally {
+      host.close();
+    }
+  });
+
+  it('lets a peer ask for a larger buffer through socketReceiveBufferBytes and still connect', async () => {
+    const server = NetworkPeer.createPeer({ driver: 'enet', address: '127.0.0.1', port: 0, socketReceiveBufferBytes: 1024 * 1024 });
+    let client: NetworkPeer | undefined;
+    try {
+      server.listen();
+      client = NetworkPeer.createPeer({ driver: 'enet', address: '127.0.0.1', port: server.localPort, socketReceiveBufferBytes: 65536 });
+      client.connect();
+      const event = new NetworkEvent();
+      let connected = false;
+      for (let i = 0; i < 2000 && !connected; i++) {
+        while (server.popEvent(event)) {
+          if (event.message !== null) server.recycleMessage(event.message);
+        }
+        while (client.popEvent(event)) connected ||= event.eventType === NetworkEventType.Connected;
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      expect(connected).to.equal(true);
+    } finally {
+      if (client !== undefined) NetworkPeer.shutdownPeer(client);
+      NetworkPeer.shutdownPeer(server);
+    }
+  });
+});
+
