@@ -180,6 +180,8 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
     this.pushQueuedSends();
     this.host.close(this.isServer ? DisconnectReason.ServerShutdown : DisconnectReason.Remote);
     this.hostId = 0;
+    this.lastSendConnectionId = 0;
+    this.stateByHandle.fill(HandleState.Free);
     this.handleById.clear();
   }
 
@@ -587,7 +589,13 @@ export class ENetDriver implements NetworkDriver, DatagramImpairable {
 
   /** Hands both batches to ENet in one native call, and with `flush` 1 puts everything queued on the wire. */
   private pushQueuedSends(flush: 0 | 1 = 0): void {
-    if (this.hostId === 0 || (flush === 0 && this.sendLength === 0 && this.deferredLength === 0)) return;
+    if (this.hostId === 0) {
+      // Closed (or never opened): nothing can be sent, so nothing stays queued either.
+      this.sendLength = 0;
+      this.deferredLength = 0;
+      return;
+    }
+    if (flush === 0 && this.sendLength === 0 && this.deferredLength === 0) return;
     const status = (this.binding as NativeModule).sendBound(this.hostId, this.sendLength, this.deferredLength, flush);
     this.sendLength = 0;
     this.deferredLength = 0;

@@ -3,6 +3,7 @@
 // that created it.
 #include <napi.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -102,7 +103,7 @@ HostWrap* HostById(napi_env env, napi_callback_info info, size_t* argc,
   }
   auto* addon = static_cast<AddonData*>(data);
   const double id = numbers[0];
-  if (addon == nullptr || !(id >= 1) ||
+  if (addon == nullptr || !(id >= 1) || id != std::floor(id) ||
       id >= static_cast<double>(addon->hostsById.size())) {
     return nullptr;
   }
@@ -122,10 +123,15 @@ napi_value ServiceBound(napi_env env, napi_callback_info info) {
   double numbers[3];
   HostWrap* host = HostById(env, info, &argc, argv, numbers);
   if (host == nullptr) return NumberValue(env, kErrState);
-  uint32_t timeoutMs = 0;
-  napi_get_value_uint32(env, argv[2], &timeoutMs);
-  return NumberValue(env, static_cast<double>(
-                              host->ServiceBound(env, numbers[1], timeoutMs)));
+  // A wait in milliseconds: a negative or fractional one is a mistake, not
+  // 49 days.
+  const double timeoutMs = numbers[2];
+  if (!(timeoutMs >= 0) || timeoutMs > 2147483647.0 ||
+      timeoutMs != std::floor(timeoutMs)) {
+    return NumberValue(env, kErrRange);
+  }
+  return NumberValue(env, static_cast<double>(host->ServiceBound(
+                              env, numbers[1], static_cast<uint32_t>(timeoutMs))));
 }
 
 // sendBound(id, sendLength, deferredLength, flush): records sent or status.

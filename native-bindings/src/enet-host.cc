@@ -9,12 +9,12 @@
 #include "addon-data.h"
 #include "event-records.h"
 #include "impairment.h"
+#include "service-pass.h"
 
 // ENet's own command size table (commandSizes in enet.h, defined in
 // enet-impl.c but not declared by the header).
 extern "C" size_t enet_protocol_command_size(enet_uint8 commandNumber);
-// enet-impl.c: a zero-timeout service pass that sends before it receives.
-extern "C" int netpeer_host_service_send_first(ENetHost* host, ENetEvent* event);
+
 
 namespace netpeer {
 namespace {
@@ -725,44 +725,56 @@ void HostWrap::ServiceEvents(uint32_t timeoutMs, KeepGoing keepGoing, Take take)
   ServicingScope servicing(this, &receiveCounters_);
   int consecutiveErrors = 0;
   int resumes = 0;
-  // One send-then-receive pass per call (more only to resume a receive that
-  // may have stopped early); after it only the events it queued are taken.
-  // ENet's own enet_host_service() would begin each of those takes with a
-  // send, putting the acknowledgements of this call's datagrams on the wire
-  // before the application saw them; here they wait to leave with its
-  // replies (see ServiceInto).
-  bool passDone = false;
-  ReceiveMark passMark = MarkReceive();
+  // What enet_host_service() does, in the order it does it, except that the
+  // acknowledgements of what this call receives are not sent before it
+  // returns (they leave with the application's replies: see ServiceInto):
+  // send and receive until the receive runs to its end, resuming the send
+  // after a timeout event and the receive after a connect event or this
+  // fork's -1 after 256 datagrams; then hand out the queued events.
+  enum class Next { kSendReceive, kReceive, kDispatch };
+  Next next = Next::kSendReceive;
+  ReceiveMark mark = MarkReceive();
+  ReceiveMark completedMark = mark;
   for (int i = 0; i < kMaxServiceIterations && keepGoing(); ++i) {
     ENetEvent event;
     int result;
+    int stage = NETPEER_STAGE_DONE;
     if (timeoutMs != 0) {
-      // A pass that waits is ENet's own.
-      passMark = MarkReceive();
+      // A call that may wait is ENet's own pass.
+      mark = MarkReceive();
       result = enet_host_service(host_, &event, timeoutMs);
       timeoutMs = 0;
-      passDone = true;
-    } else if (!passDone) {
-      passMark = MarkReceive();
-      result = netpeer_host_service_send_first(host_, &event);
-      passDone = true;
-    } else {
+      completedMark = mark;
+      next = Next::kDispatch;
+    } else if (next == Next::kDispatch) {
       result = enet_host_check_events(host_, &event);
+    } else {
+      mark = MarkReceive();
+      result = next == Next::kSendReceive
+                   ? netpeer_host_send_receive(host_, &event, &stage)
+                   : netpeer_host_receive(host_, &event, &stage);
+      if (stage == NETPEER_STAGE_RECEIVE) {
+        next = Next::kReceive;
+      } else if (stage == NETPEER_STAGE_DONE) {
+        next = Next::kDispatch;
+        completedMark = mark;
+      }
+      // NETPEER_STAGE_QUEUED and NETPEER_STAGE_SEND: the same pass again.
     }
     if (result < 0) {
       ++serviceErrors_;
       if (++consecutiveErrors >= kMaxConsecutiveServiceErrors) break;
-      passDone = false;  // this fork's -1 after a busy receive: read on
       continue;
     }
     consecutiveErrors = 0;
     if (result == 0) {
-      // Asking the socket costs a poll() per call, so only after a pass that
-      // may have stopped with datagrams still waiting.
-      if (resumes < kMaxReadableResumes && MayHaveStoppedEarly(passMark) &&
+      // Only a finished receive or an empty queue returns 0 (next is
+      // kDispatch). Asking the socket costs a poll() per call, so only after a receive
+      // that may have stopped with datagrams still waiting.
+      if (resumes < kMaxReadableResumes && MayHaveStoppedEarly(completedMark) &&
           SocketReadable()) {
         ++resumes;
-        passDone = false;
+        next = Next::kReceive;
         continue;
       }
       break;
@@ -831,11 +843,13 @@ int64_t HostWrap::ServiceInto(uint8_t* out, size_t capacity,
     }
     return true;
   });
-  // The passes above left their acknowledgements queued, to leave with the
-  // application's replies at its next send or service. A batch this large
-  // takes the application a while, and a sender whose window is full waits
-  // for those acknowledgements: send them now.
-  if (offset >= capacity / kAckNowBatchFraction) enet_host_flush(host_);
+  // The passes above left their acknowledgements (and protocol answers such
+  // as a VERIFY_CONNECT) queued, to leave with the application's replies at
+  // its next send or service. Send them now when nothing will be replied to
+  // (no event came out of this call), or when the batch is so large that the
+  // application will take a while over it while a sender whose window is
+  // full waits for them.
+  if (offset == 0 || offset >= capacity / kAckNowBatchFraction) enet_host_flush(host_);
   return static_cast<int64_t>(offset);
 }
 
@@ -897,6 +911,9 @@ Napi::Value HostWrap::JS_serviceHeld(const Napi::CallbackInfo& info) {
     }
     return true;
   });
+  // Nothing the application sends will carry these acknowledgements while it
+  // is stalled, and once the FIFO is full no pass runs: send them now.
+  enet_host_flush(host_);
   return Napi::Number::New(env, static_cast<double>(held_.size()));
 }
 

@@ -58,31 +58,62 @@
 #undef poll
 #endif
 
+#include "service-pass.h"
+
 /*
- * One enet_host_service() pass with a zero timeout, less its second send:
- * dispatch, send (with timeout checks), receive, dispatch. ENet acknowledges
- * what a pass receives in that same pass; here the acknowledgements wait in
- * ENet's queue for the next send: the next pass, or the flush after the
- * application answered, so an ack and the reply to the same datagram share
- * one datagram instead of two (one sendmsg fewer per request on the server,
- * one recvmsg fewer on the client). It lives here because the protocol
- * functions it calls are static to this translation unit; HostWrap decides
- * when the wait would be too long and flushes at once (see ServiceInto).
+ * The two halves of a zero-timeout enet_host_service() pass that HostWrap
+ * strings together (see HostWrap::ServiceEvents): ENet acknowledges what a
+ * pass receives in that same pass; with these the acknowledgements wait in
+ * ENet's queue for the next send (the next service() or the flush after the
+ * application answered), so an ack and the reply to the same datagram share
+ * one datagram instead of two. They live here because the protocol functions
+ * they call are static to this translation unit.
+ *
+ * Each starts, as ENet's own pass does, by handing out an event already
+ * queued, and stores in *stage where it returned, so the caller can resume
+ * the way enet_host_service() would:
+ *   NETPEER_STAGE_QUEUED  an event that was already queued;
+ *   NETPEER_STAGE_SEND    the send (a timeout event, or -1) - send again;
+ *   NETPEER_STAGE_RECEIVE the receive stopped early (an event such as a
+ *                         connect, or -1 after 256 datagrams) - receive again;
+ *   NETPEER_STAGE_DONE    the receive ran to its end; the result is the first
+ *                         event it queued, or 0.
  */
-int netpeer_host_service_send_first(ENetHost *host, ENetEvent *event) {
+int netpeer_host_send_receive(ENetHost *host, ENetEvent *event, int *stage) {
     int result;
     event->type = ENET_EVENT_TYPE_NONE;
     event->peer = NULL;
     event->packet = NULL;
+    *stage = NETPEER_STAGE_QUEUED;
     result = enet_protocol_dispatch_incoming_commands(host, event);
     if (result != 0) return result;
     host->serviceTime = enet_time_get();
     if (ENET_TIME_DIFFERENCE(host->serviceTime, host->bandwidthThrottleEpoch) >= ENET_HOST_BANDWIDTH_THROTTLE_INTERVAL) {
         enet_host_bandwidth_throttle(host);
     }
+    *stage = NETPEER_STAGE_SEND;
     result = enet_protocol_send_outgoing_commands(host, event, 1);
     if (result != 0) return result;
+    *stage = NETPEER_STAGE_RECEIVE;
     result = enet_protocol_receive_incoming_commands(host, event);
     if (result != 0) return result;
+    *stage = NETPEER_STAGE_DONE;
+    return enet_protocol_dispatch_incoming_commands(host, event);
+}
+
+/* The same without the send: to go on reading after a receive stopped early. */
+int netpeer_host_receive(ENetHost *host, ENetEvent *event, int *stage) {
+    int result;
+    event->type = ENET_EVENT_TYPE_NONE;
+    event->peer = NULL;
+    event->packet = NULL;
+    *stage = NETPEER_STAGE_QUEUED;
+    result = enet_protocol_dispatch_incoming_commands(host, event);
+    if (result != 0) return result;
+    host->serviceTime = enet_time_get();
+    *stage = NETPEER_STAGE_RECEIVE;
+    result = enet_protocol_receive_incoming_commands(host, event);
+    if (result != 0) return result;
+    *stage = NETPEER_STAGE_DONE;
     return enet_protocol_dispatch_incoming_commands(host, event);
 }

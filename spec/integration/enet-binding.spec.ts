@@ -163,3 +163,97 @@ describe('enet-binding setReceiveBuffer', () => {
   });
 });
 
+
+describe('enet-binding service pass (acknowledgements wait for the next send)', () => {
+  type Side = { host: InstanceType<NativeModule['Host']>; id: number; receive: Uint8Array; send: Uint8Array };
+  const binding = (): NativeModule => loadNativeBinding();
+  const sides: Side[] = [];
+  const busyWait = (ms: number): void => {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      // spin: these checks are about what one native call returns, so no event loop turn may run in between
+    }
+  };
+  const open = (peers: number): Side => {
+    const host = new (binding().Host)();
+    expect(host.open('127.0.0.1', 0, peers, 4, 0, 1200)).to.be.at.least(0);
+    const receive = new Uint8Array(1 << 20);
+    const send = new Uint8Array(1 << 16);
+    const side = { host, id: host.bindBuffers(receive, send, new Uint8Array(1024)), receive, send };
+    sides.push(side);
+    return side;
+  };
+  /** One service() call; the record types it returned, as letters (C connect, D disconnect, T timeout, R receive). */
+  const service = (side: Side): string => {
+    const written = binding().serviceBound(side.id, 1200, 0);
+    const view = new DataView(side.receive.buffer);
+    let types = '';
+    for (let at = 0; at < written; at = (at + 16 + view.getUint32(at + 12, true) + 3) & ~3) types += '?CDTR'[side.receive[at]];
+    return types;
+  };
+  /** `count` 8-byte messages to `handle` on channel 0 with `flags`, then a flush, in one call. */
+  const sendMessages = (side: Side, handle: number, count: number, flags: number): void => {
+    const view = new DataView(side.send.buffer);
+    let at = 0;
+    for (let i = 0; i < count; i++, at += 24) {
+      view.setUint32(at, 8, true);
+      view.setUint16(at + 4, 1, true);
+      side.send[at + 6] = 0;
+      view.setUint32(at + 8, flags, true);
+      view.setUint32(at + 12, handle, true);
+    }
+    expect(binding().sendBound(side.id, at, 0, 1)).to.equal(count);
+  };
+  const connect = (server: Side): { side: Side; handle: number } => {
+    const side = open(1);
+    const handle = side.host.connect('127.0.0.1', server.host.localPort(), 4, 0);
+    expect(handle).to.be.at.least(0);
+    return { side, handle };
+  };
+
+  afterEach(() => {
+    for (const side of sides.splice(0)) side.host.close();
+  });
+
+  it('reads on past the 256 datagrams this ENet reads per receive: 300 arrive from one call', () => {
+    const server = open(4);
+    const client = connect(server);
+    for (let i = 0; i < 20; i++) {
+      service(client.side);
+      service(server);
+      busyWait(2);
+    }
+    for (let i = 0; i < 300; i++) sendMessages(client.side, client.handle, 1, 2); // unsequenced: one datagram each
+    busyWait(20);
+    expect(service(server)).to.equal('R'.repeat(300));
+  });
+
+  it('goes on receiving after a connection completes in the middle of a receive', () => {
+    const server = open(8);
+    const a = connect(server);
+    for (let i = 0; i < 20; i++) {
+      service(a.side);
+      service(server);
+      busyWait(2);
+    }
+    const b = connect(server);
+    service(b.side);
+    busyWait(5);
+    // The server takes B's CONNECT; with no event to hand out, its VERIFY_CONNECT leaves before the call returns.
+    expect(service(server)).to.equal('');
+    busyWait(5);
+    // B acknowledges it (and sends that at its next call); the server's Connect event comes with that datagram.
+    expect(service(b.side) + service(b.side)).to.equal('C');
+    busyWait(5);
+    sendMessages(a.side, a.handle, 5, 1); // then five reliable messages from A
+    busyWait(10);
+    expect(service(server)).to.equal('CRRRRR');
+  });
+
+  it('rejects a negative or fractional wait and a fractional host id', () => {
+    const side = open(1);
+    expect(binding().serviceBound(side.id, 1200, -1)).to.equal(-8);
+    expect(binding().serviceBound(side.id, 1200, 0.5)).to.equal(-8);
+    expect(binding().serviceBound(side.id + 0.5, 1200, 0)).to.equal(-5);
+  });
+});
