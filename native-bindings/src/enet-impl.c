@@ -79,7 +79,7 @@
  *   NETPEER_STAGE_DONE    the receive ran to its end; the result is the first
  *                         event it queued, or 0.
  */
-int netpeer_host_send_receive(ENetHost *host, ENetEvent *event, int *stage) {
+static int netpeer_host_pass(ENetHost *host, ENetEvent *event, int *stage, int withSend) {
     int result;
     event->type = ENET_EVENT_TYPE_NONE;
     event->peer = NULL;
@@ -88,12 +88,14 @@ int netpeer_host_send_receive(ENetHost *host, ENetEvent *event, int *stage) {
     result = enet_protocol_dispatch_incoming_commands(host, event);
     if (result != 0) return result;
     host->serviceTime = enet_time_get();
-    if (ENET_TIME_DIFFERENCE(host->serviceTime, host->bandwidthThrottleEpoch) >= ENET_HOST_BANDWIDTH_THROTTLE_INTERVAL) {
-        enet_host_bandwidth_throttle(host);
+    if (withSend) {
+        if (ENET_TIME_DIFFERENCE(host->serviceTime, host->bandwidthThrottleEpoch) >= ENET_HOST_BANDWIDTH_THROTTLE_INTERVAL) {
+            enet_host_bandwidth_throttle(host);
+        }
+        *stage = NETPEER_STAGE_SEND;
+        result = enet_protocol_send_outgoing_commands(host, event, 1);
+        if (result != 0) return result;
     }
-    *stage = NETPEER_STAGE_SEND;
-    result = enet_protocol_send_outgoing_commands(host, event, 1);
-    if (result != 0) return result;
     *stage = NETPEER_STAGE_RECEIVE;
     result = enet_protocol_receive_incoming_commands(host, event);
     if (result != 0) return result;
@@ -101,19 +103,11 @@ int netpeer_host_send_receive(ENetHost *host, ENetEvent *event, int *stage) {
     return enet_protocol_dispatch_incoming_commands(host, event);
 }
 
+int netpeer_host_send_receive(ENetHost *host, ENetEvent *event, int *stage) {
+    return netpeer_host_pass(host, event, stage, 1);
+}
+
 /* The same without the send: to go on reading after a receive stopped early. */
 int netpeer_host_receive(ENetHost *host, ENetEvent *event, int *stage) {
-    int result;
-    event->type = ENET_EVENT_TYPE_NONE;
-    event->peer = NULL;
-    event->packet = NULL;
-    *stage = NETPEER_STAGE_QUEUED;
-    result = enet_protocol_dispatch_incoming_commands(host, event);
-    if (result != 0) return result;
-    host->serviceTime = enet_time_get();
-    *stage = NETPEER_STAGE_RECEIVE;
-    result = enet_protocol_receive_incoming_commands(host, event);
-    if (result != 0) return result;
-    *stage = NETPEER_STAGE_DONE;
-    return enet_protocol_dispatch_incoming_commands(host, event);
+    return netpeer_host_pass(host, event, stage, 0);
 }
