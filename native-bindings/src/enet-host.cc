@@ -836,6 +836,7 @@ int64_t HostWrap::ServiceInto(uint8_t* out, size_t capacity,
     timeoutMs = 0;  // we already have something to return
   }
 
+  const uint64_t datagramsBefore = packetsReceived_ + host_->totalReceivedPackets;
   ServiceEvents(timeoutMs, [] { return true; }, [&](ENetEvent& event) {
     if (PackEvent(event, out, capacity, &offset, maxPayload) == PackResult::kNoRoom) {
       HoldEvent(event);
@@ -843,13 +844,18 @@ int64_t HostWrap::ServiceInto(uint8_t* out, size_t capacity,
     }
     return true;
   });
+  const bool readAny = packetsReceived_ + host_->totalReceivedPackets != datagramsBefore;
   // The passes above left their acknowledgements (and protocol answers such
   // as a VERIFY_CONNECT) queued, to leave with the application's replies at
   // its next send or service. Send them now when nothing will be replied to
-  // (no event came out of this call), or when the batch is so large that the
-  // application will take a while over it while a sender whose window is
-  // full waits for them.
-  if (offset == 0 || offset >= capacity / kAckNowBatchFraction) enet_host_flush(host_);
+  // (datagrams came in but no event came out of this call), or when the
+  // batch is so large that the application will take a while over it while
+  // a sender whose window is full waits for them. A call that read nothing
+  // has nothing new to acknowledge, and its pass already sent the rest: no
+  // flush, which would walk every peer slot again.
+  if ((offset == 0 && readAny) || offset >= capacity / kAckNowBatchFraction) {
+    enet_host_flush(host_);
+  }
   return static_cast<int64_t>(offset);
 }
 
