@@ -257,6 +257,25 @@ bool RequireTypedArray(const Napi::CallbackInfo& info, size_t i,
          ThrowTypeError(info, message);
 }
 
+// The Float64Array argument `i` a stats call fills, and its length. On a
+// non-Float64Array (TypeError thrown; *failure is undefined) or one shorter
+// than minLength (*failure is ERR_RANGE) returns nullptr.
+double* StatsOut(const Napi::CallbackInfo& info, size_t i, size_t minLength,
+                 size_t* length, Napi::Value* failure) {
+  if (!RequireTypedArray(info, i, napi_float64_array,
+                         "Expected out to be a Float64Array")) {
+    *failure = info.Env().Undefined();
+    return nullptr;
+  }
+  Napi::Float64Array array = info[i].As<Napi::Float64Array>();
+  if (array.Data() == nullptr || array.ElementLength() < minLength) {
+    *failure = Napi::Number::New(info.Env(), kErrRange);
+    return nullptr;
+  }
+  *length = array.ElementLength();
+  return array.Data();
+}
+
 double NumberAt(const Napi::CallbackInfo& info, size_t i) {
   return info[i].As<Napi::Number>().DoubleValue();
 }
@@ -1031,18 +1050,13 @@ Napi::Value HostWrap::JS_flush(const Napi::CallbackInfo& info) {
 // peerStats(handle, out: Float64Array): status
 Napi::Value HostWrap::JS_peerStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!RequireNumber(info, 0, "Expected handle to be a number") ||
-      !RequireTypedArray(info, 1, napi_float64_array,
-                         "Expected out to be a Float64Array")) {
-    return env.Undefined();
-  }
-  Napi::Float64Array outArray = info[1].As<Napi::Float64Array>();
-  if (outArray.Data() == nullptr || outArray.ElementLength() < kPeerStatsLength) {
-    return Napi::Number::New(env, kErrRange);
-  }
+  if (!RequireNumber(info, 0, "Expected handle to be a number")) return env.Undefined();
+  size_t length = 0;
+  Napi::Value failure;
+  double* out = StatsOut(info, 1, kPeerStatsLength, &length, &failure);
+  if (out == nullptr) return failure;
   ENetPeer* peer = PeerAt(info[0]);
   if (peer == nullptr) return Napi::Number::New(env, kErrBadPeer);
-  double* out = outArray.Data();
   out[0] = peer->roundTripTime;
   out[1] = peer->roundTripTimeVariance;
   out[2] = static_cast<double>(peer->totalPacketsSent);
@@ -1063,17 +1077,11 @@ Napi::Value HostWrap::JS_peerStats(const Napi::CallbackInfo& info) {
 // kHostStatsLength for the layout.
 Napi::Value HostWrap::JS_hostStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!RequireTypedArray(info, 0, napi_float64_array,
-                         "Expected out to be a Float64Array")) {
-    return env.Undefined();
-  }
-  Napi::Float64Array outArray = info[0].As<Napi::Float64Array>();
-  if (outArray.Data() == nullptr ||
-      outArray.ElementLength() < kHostStatsMinimumLength) {
-    return Napi::Number::New(env, kErrRange);
-  }
+  size_t length = 0;
+  Napi::Value failure;
+  double* out = StatsOut(info, 0, kHostStatsMinimumLength, &length, &failure);
+  if (out == nullptr) return failure;
   if (host_ != nullptr) FoldHostTotals();
-  double* out = outArray.Data();
   out[0] = static_cast<double>(bytesSent_);
   out[1] = static_cast<double>(bytesReceived_);
   out[2] = static_cast<double>(packetsSent_);
@@ -1084,11 +1092,11 @@ Napi::Value HostWrap::JS_hostStats(const Napi::CallbackInfo& info) {
   out[6] = static_cast<double>(sendSkipped_);
   out[7] = host_ != nullptr ? static_cast<double>(host_->connectedPeers) : 0;
   out[8] = static_cast<double>(refusedConnections_);
-  if (outArray.ElementLength() >= kHostStatsLengthV2) {
+  if (length >= kHostStatsLengthV2) {
     out[9] = static_cast<double>(unreliableDroppedWhileStalled_);
     out[10] = static_cast<double>(held_.size());
   }
-  if (outArray.ElementLength() >= kHostStatsLength) {
+  if (length >= kHostStatsLength) {
     out[11] = static_cast<double>(receiveCounters_.emptyDropped);
     out[12] = static_cast<double>(malformedDropped_);
   }
@@ -1298,16 +1306,10 @@ Napi::Value HostWrap::JS_setImpairment(const Napi::CallbackInfo& info) {
 // impairmentStats(out: Float64Array): status. Counters survive close().
 Napi::Value HostWrap::JS_impairmentStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!RequireTypedArray(info, 0, napi_float64_array,
-                         "Expected out to be a Float64Array")) {
-    return env.Undefined();
-  }
-  Napi::Float64Array outArray = info[0].As<Napi::Float64Array>();
-  if (outArray.Data() == nullptr ||
-      outArray.ElementLength() < kImpairmentStatsLength) {
-    return Napi::Number::New(env, kErrRange);
-  }
-  double* out = outArray.Data();
+  size_t length = 0;
+  Napi::Value failure;
+  double* out = StatsOut(info, 0, kImpairmentStatsLength, &length, &failure);
+  if (out == nullptr) return failure;
   for (uint32_t i = 0; i < kImpairmentStatsLength; ++i) {
     out[i] = impairmentTotals_[i];
   }
