@@ -3,7 +3,7 @@
  * per call, and on the hot path that garbage costs more than the copy (the ENet benchmark profiled it at a tenth of
  * each side's time). `TypedArray#set` with a whole array creates nothing and is a memmove; partial aligned copies
  * go word by word through one cached `Int32Array` per backing buffer. Reading `.buffer` of a typed array is a call
- * into V8's runtime (about 40 ns), so code that copies the same buffers all the time keeps word views of its own
+ * into V8's runtime, so code that copies the same buffers all the time keeps word views of its own
  * and calls {@link copyWords}.
  */
 
