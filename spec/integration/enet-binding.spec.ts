@@ -250,6 +250,43 @@ describe('enet-binding service pass (acknowledgements wait for the next send)', 
     expect(service(server)).to.equal('CRRRRR');
   });
 
+  it('acknowledges a small batch at the next send, and a batch filling an eighth of the receive buffer at once', () => {
+    const server = open(4); // receive buffer 1 MiB: at once from 128 KiB of records
+    const client = connect(server);
+    for (let i = 0; i < 20; i++) {
+      service(client.side);
+      service(server);
+      busyWait(2);
+    }
+    const figures = new Float64Array(12);
+    const inTransit = (): number => {
+      service(client.side); // takes in whatever acknowledgements arrived
+      expect(client.side.host.peerStats(client.handle, figures)).to.equal(0);
+      return figures[6]; // reliable bytes sent and not yet acknowledged
+    };
+    // Two messages: their acknowledgement waits in the server's queue for its next send.
+    sendMessages(client.side, client.handle, 2, 1);
+    busyWait(10);
+    expect(service(server)).to.equal('RR');
+    busyWait(10);
+    expect(inTransit()).to.be.above(0);
+    service(server); // its send
+    busyWait(10);
+    expect(inTransit()).to.equal(0);
+    // 6,000 messages of 8 bytes make 144,000 bytes of records: acknowledged before the call returns.
+    for (let sent = 0; sent < 6000; sent += 1000) {
+      sendMessages(client.side, client.handle, 1000, 1);
+      busyWait(5);
+      service(client.side);
+    }
+    busyWait(20);
+    let received = '';
+    for (let call = 0; call < 10 && received.length < 6000; call++) received += service(server);
+    expect(received).to.equal('R'.repeat(6000));
+    busyWait(10);
+    expect(inTransit()).to.equal(0);
+  });
+
   it('rejects a negative or fractional wait and a fractional host id', () => {
     const side = open(1);
     expect(binding().serviceBound(side.id, 1200, -1)).to.equal(-8);
