@@ -4,13 +4,19 @@
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { NetworkEvent, NetworkEventType, NetworkStats, type NetworkConnection, type NetworkPeer } from '../lib';
 import { setNativeBinding } from '../lib/drivers/enet-binding';
 
-/** Repository root (bench/ is one level down). */
-export const REPO_ROOT = join(__dirname, '..');
+/**
+ * Whether this bench runs as JavaScript compiled by `tsc -p bench/tsconfig.compiled.json` (into
+ * bench/.build/js/bench/) rather than through ts-node.
+ */
+export const IS_COMPILED = extname(__filename) === '.js';
+
+/** Repository root: bench/ is one level down, or four from bench/.build/js/bench/ when compiled. */
+export const REPO_ROOT = IS_COMPILED ? join(__dirname, '..', '..', '..', '..') : join(__dirname, '..');
 
 /**
  * NETPEER_BENCH_ADDON=/path/to/netpeer_enet.node runs the benches on another build of the addon (to try a change to
@@ -19,6 +25,8 @@ export const REPO_ROOT = join(__dirname, '..');
  */
 export const ADDON_OVERRIDE = process.env.NETPEER_BENCH_ADDON;
 if (ADDON_OVERRIDE !== undefined && ADDON_OVERRIDE !== '') setNativeBinding(ADDON_OVERRIDE);
+// Compiled, lib/ sits in bench/.build/js/lib/, where its own path to the addon does not lead to the build.
+else if (IS_COMPILED) setNativeBinding(join(REPO_ROOT, 'native-bindings', 'build', 'Release', 'netpeer_enet.node'));
 
 /** Median, min and max of repeated trials. */
 export interface Summary {
