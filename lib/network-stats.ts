@@ -42,7 +42,7 @@ export class NetworkStats {
   receiveStalls = 0;
   /** Unreliable messages dropped because they arrived while the pool was empty (ENet). Host-wide only. */
   unreliableDroppedWhileStalled = 0;
-  /** Driver service passes that reported an error and were retried (ENet's -1 returns). Host-wide only. */
+  /** Driver service passes that reported an error and were retried (ENet's -1 returns), plus datagrams the kernel refused to send. Host-wide only. */
   serviceErrors = 0;
   /** Received messages dropped because they were larger than `messageSize`. Host-wide only. */
   oversizeDropped = 0;

@@ -10,6 +10,7 @@
         'src/enet-host.cc',
         'src/enet-impl.c',
         'src/impairment.c',
+        'src/send-batch.c',
       ],
       'include_dirs': [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -552,7 +552,7 @@ Napi::Value HostWrap::JS_open(const Napi::CallbackInfo& info) {
   waitingRecountAt_.assign(host->peerCount, 0);
   waitingRecounted_.assign(host->peerCount, 0);
   bytesSent_ = bytesReceived_ = packetsSent_ = packetsReceived_ = 0;
-  serviceErrors_ = oversizeDropped_ = sendSkipped_ = 0;
+  serviceErrors_ = sendRefused_ = oversizeDropped_ = sendSkipped_ = 0;
   refusedConnections_ = unreliableDroppedWhileStalled_ = 0;
   malformedDropped_ = 0;
   receiveCounters_.fd = static_cast<int64_t>(host->socket);
@@ -770,7 +770,7 @@ void HostWrap::ServiceEvents(uint32_t timeoutMs, KeepGoing keepGoing, Take take)
     } else {
       mark = MarkReceive();
       result = next == Next::kSendReceive
-                   ? netpeer_host_send_receive(host_, &event, &stage)
+                   ? netpeer_host_send_receive(host_, &event, &stage, &sendRefused_)
                    : netpeer_host_receive(host_, &event, &stage);
       if (stage == NETPEER_STAGE_RECEIVE) {
         next = Next::kReceive;
@@ -873,7 +873,7 @@ int64_t HostWrap::ServiceInto(uint8_t* out, size_t capacity,
   // has nothing new to acknowledge, and its pass already sent the rest: no
   // flush, which would walk every peer slot again.
   if ((offset == 0 && readAny) || offset >= capacity / kAckNowBatchFraction) {
-    enet_host_flush(host_);
+    FlushBatched();
   }
   return static_cast<int64_t>(offset);
 }
@@ -938,7 +938,7 @@ Napi::Value HostWrap::JS_serviceHeld(const Napi::CallbackInfo& info) {
   });
   // Nothing the application sends will carry these acknowledgements while it
   // is stalled, and once the FIFO is full no pass runs: send them now.
-  enet_host_flush(host_);
+  FlushBatched();
   return Napi::Number::New(env, static_cast<double>(held_.size()));
 }
 
@@ -976,7 +976,7 @@ int64_t HostWrap::SendBound(napi_env env, double sendLength,
   }
   if (flush) {
     netpeer_impairment_pump(static_cast<int64_t>(host_->socket));
-    enet_host_flush(host_);
+    FlushBatched();
   }
   return records;
 }
@@ -1042,7 +1042,7 @@ int64_t HostWrap::SendBatch(const uint8_t* batch, size_t byteLength,
 Napi::Value HostWrap::JS_flush(const Napi::CallbackInfo& info) {
   if (host_ != nullptr) {
     netpeer_impairment_pump(static_cast<int64_t>(host_->socket));
-    enet_host_flush(host_);
+    FlushBatched();
   }
   return info.Env().Undefined();
 }
@@ -1086,7 +1086,7 @@ Napi::Value HostWrap::JS_hostStats(const Napi::CallbackInfo& info) {
   out[1] = static_cast<double>(bytesReceived_);
   out[2] = static_cast<double>(packetsSent_);
   out[3] = static_cast<double>(packetsReceived_);
-  out[4] = static_cast<double>(serviceErrors_ +
+  out[4] = static_cast<double>(serviceErrors_ + sendRefused_ +
                                receiveCounters_.truncatedDropped);
   out[5] = static_cast<double>(oversizeDropped_);
   out[6] = static_cast<double>(sendSkipped_);
@@ -1711,7 +1711,7 @@ Napi::Value HostWrap::JS_close(const Napi::CallbackInfo& info) {
         enet_peer_disconnect_now(&host_->peers[i], data);
       }
     }
-    enet_host_flush(host_);
+    FlushBatched();
   }
   // Datagrams an impaired socket still holds back were already "on the
   // wire": they go now rather than vanish (the notification above included).

@@ -16,6 +16,7 @@
 #include "enet.h"
 #include "event-records.h"
 #include "impairment.h"
+#include "service-pass.h"
 
 namespace netpeer {
 
@@ -146,6 +147,8 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
 
   // Moves ENet's 32-bit host totals into our 64-bit counters so they never wrap.
   void FoldHostTotals();
+  // enet_host_flush() with batched sends, counting refused datagrams.
+  void FlushBatched() { sendRefused_ += netpeer_host_flush(host_); }
 
   ENetHost* host_ = nullptr;
   AddonData* addon_ = nullptr;
@@ -179,6 +182,9 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   uint64_t packetsSent_ = 0;
   uint64_t packetsReceived_ = 0;
   uint64_t serviceErrors_ = 0;
+  // Datagrams the kernel refused in a batched send (send-batch.h); reported
+  // in serviceErrors, where a failed unbatched send showed as ENet's -1.
+  uint64_t sendRefused_ = 0;
   uint64_t oversizeDropped_ = 0;
   uint64_t sendSkipped_ = 0;
   uint64_t refusedConnections_ = 0;

@@ -42,6 +42,7 @@
 #include <time.h>
 
 #include "impairment.h"
+#include "send-batch.h"
 
 #ifndef _WIN32
 #define sendmsg netpeer_impaired_sendmsg
@@ -79,7 +80,8 @@
  *   NETPEER_STAGE_DONE    the receive ran to its end; the result is the first
  *                         event it queued, or 0.
  */
-static int netpeer_host_pass(ENetHost *host, ENetEvent *event, int *stage, int withSend) {
+static int netpeer_host_pass(ENetHost *host, ENetEvent *event, int *stage, int withSend,
+                             uint64_t *sendRefused) {
     int result;
     event->type = ENET_EVENT_TYPE_NONE;
     event->peer = NULL;
@@ -93,7 +95,9 @@ static int netpeer_host_pass(ENetHost *host, ENetEvent *event, int *stage, int w
             enet_host_bandwidth_throttle(host);
         }
         *stage = NETPEER_STAGE_SEND;
+        netpeer_send_batch_begin((int64_t)host->socket);
         result = enet_protocol_send_outgoing_commands(host, event, 1);
+        *sendRefused += netpeer_send_batch_end();
         if (result != 0) return result;
     }
     *stage = NETPEER_STAGE_RECEIVE;
@@ -103,11 +107,19 @@ static int netpeer_host_pass(ENetHost *host, ENetEvent *event, int *stage, int w
     return enet_protocol_dispatch_incoming_commands(host, event);
 }
 
-int netpeer_host_send_receive(ENetHost *host, ENetEvent *event, int *stage) {
-    return netpeer_host_pass(host, event, stage, 1);
+int netpeer_host_send_receive(ENetHost *host, ENetEvent *event, int *stage, uint64_t *sendRefused) {
+    return netpeer_host_pass(host, event, stage, 1, sendRefused);
 }
 
 /* The same without the send: to go on reading after a receive stopped early. */
 int netpeer_host_receive(ENetHost *host, ENetEvent *event, int *stage) {
-    return netpeer_host_pass(host, event, stage, 0);
+    uint64_t none = 0;
+    return netpeer_host_pass(host, event, stage, 0, &none);
+}
+
+/* enet_host_flush() with its datagrams sent in batches (send-batch.h). */
+uint64_t netpeer_host_flush(ENetHost *host) {
+    netpeer_send_batch_begin((int64_t)host->socket);
+    enet_host_flush(host);
+    return netpeer_send_batch_end();
 }

@@ -12,10 +12,12 @@
  * counting them in the thread's bound NetpeerReceiveCounters.
  */
 #include "impairment.h"
+#include "send-batch.h"
 
 #ifdef _WIN32
 
 int netpeer_impairment_supported(void) { return 0; }
+int netpeer_impairment_any(void) { return 0; }
 int netpeer_impairment_configure(int64_t fd, int direction,
                                  const NetpeerImpairment* params,
                                  uint32_t seed) {
@@ -230,6 +232,8 @@ static void Unlock(State* s) { pthread_mutex_unlock(&s->mutex); }
 static int AnyImpaired(void) {
   return __atomic_load_n(&gImpairedCount, __ATOMIC_ACQUIRE) != 0;
 }
+
+int netpeer_impairment_any(void) { return AnyImpaired(); }
 
 /* fd from the int64 API; anything that is not an fd matches nothing. */
 static int ToFd(int64_t fd) { return fd >= 0 && fd <= 0x7fffffff ? (int)fd : -1; }
@@ -497,6 +501,9 @@ void netpeer_impairment_release_all(void) {
 /* ------------------------------------------------------------------ hooks */
 
 ssize_t netpeer_impaired_sendmsg(int fd, const struct msghdr* msg, int flags) {
+  /* Held for one sendmmsg() with the rest of ENet's walk (send-batch.h). */
+  ssize_t held = netpeer_send_batch_add(fd, msg, flags);
+  if (held != -2) return held;
   if (!AnyImpaired()) return sendmsg(fd, msg, flags);
   State* s = Acquire(fd);
   if (s == NULL) return sendmsg(fd, msg, flags);

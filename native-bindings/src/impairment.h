@@ -61,6 +61,9 @@ typedef struct NetpeerImpairment {
 /* 1 where the hooks are compiled in (POSIX), 0 on Windows. */
 int netpeer_impairment_supported(void);
 
+/* 1 while any socket of the process has an impaired direction. */
+int netpeer_impairment_any(void);
+
 /* Sets one direction of `fd` (creating its state on first use) and re-seeds
  * that direction's PRNG from `seed`. All-zero parameters turn the direction
  * off; datagrams it already holds are still delivered when due.

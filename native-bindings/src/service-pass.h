@@ -16,10 +16,15 @@ extern "C" {
 #define NETPEER_STAGE_RECEIVE 2
 #define NETPEER_STAGE_DONE 3
 
-/* Dispatch, send (with timeout checks), receive, dispatch. */
-int netpeer_host_send_receive(ENetHost *host, ENetEvent *event, int *stage);
+/* Dispatch, send (with timeout checks), receive, dispatch. The send goes out
+ * in batches (send-batch.h); datagrams the kernel refused are added to
+ * *sendRefused. */
+int netpeer_host_send_receive(ENetHost *host, ENetEvent *event, int *stage, uint64_t *sendRefused);
 /* Dispatch, receive, dispatch: goes on reading without sending. */
 int netpeer_host_receive(ENetHost *host, ENetEvent *event, int *stage);
+/* enet_host_flush() sending in batches; returns the datagrams the kernel
+ * refused. */
+uint64_t netpeer_host_flush(ENetHost *host);
 
 #ifdef __cplusplus
 }

@@ -173,6 +173,51 @@ describe('ENetDriver', () => {
     });
   });
 
+  describe('#flush()', () => {
+    it('delivers each of 80 clients its own unreliable 1,200-byte message, more than one send batch holds', async () => {
+      // On Linux a walk's datagrams leave in sendmmsg() batches of at most 64 datagrams and 64 KiB (send-batch.h);
+      // 80 x ~1.2 kB crosses both limits. Unreliable, so a datagram a batch lost would not be resent.
+      const clientCount = 80;
+      const server = create({ connectionsLimit: clientCount });
+      server.listen();
+      const clients: NetworkPeer[] = [];
+      for (let i = 0; i < clientCount; i++) {
+        const client = create({ port: server.localPort });
+        client.connect();
+        clients.push(client);
+      }
+      await pumpUntil(peers, log, () => log.of(server, NetworkEventType.Connected).length === clientCount);
+      await pumpUntil(peers, log, () => clients.every((client) => log.of(client, NetworkEventType.Connected).length === 1));
+      // Which client each server-side connection is: each client names itself first.
+      for (let i = 0; i < clientCount; i++) {
+        const hello = clients[i].beginSendMessage();
+        hello.writeUInt32(i);
+        clients[i].endSendMessage(NetworkChannelType.ReliableOrdered, hello);
+      }
+      const connectionOf = new Map<number, NetworkEvent['sender']>();
+      const event = new NetworkEvent();
+      await pumpUntil([...clients], log, () => {
+        while (server.popEvent(event)) {
+          if (event.message === null) continue;
+          connectionOf.set(event.message.readUInt32(), event.sender);
+          server.recycleMessage(event.message);
+        }
+        return connectionOf.size === clientCount;
+      });
+      const payloadOf = (i: number): Buffer => Buffer.alloc(1200, i + 1);
+      const errorsBefore = server.getStats().serviceErrors;
+      for (let i = 0; i < clientCount; i++) {
+        const message = server.beginSendMessage();
+        message.writeBytes(payloadOf(i));
+        server.endSendMessage(NetworkChannelType.Unreliable, message, connectionOf.get(i));
+      }
+      server.flush();
+      await pumpUntil(clients, log, () => clients.every((client) => log.messagesOf(client).length === 1));
+      for (let i = 0; i < clientCount; i++) expect(log.messagesOf(clients[i])[0].equals(payloadOf(i)), `client ${i}`).to.equal(true);
+      expect(server.getStats().serviceErrors - errorsBefore, 'datagrams refused').to.equal(0);
+    });
+  });
+
   describe('#send()', () => {
     it('sends an unreliable message larger than one datagram as unreliable fragments that arrive whole', async () => {
       const server = create({ messageSize: 8000 });

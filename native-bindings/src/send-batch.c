@@ -1,0 +1,126 @@
+/*
+ * Send batching for ENet's walks over its peers; see send-batch.h.
+ */
+#define _GNU_SOURCE /* sendmmsg */
+#include "send-batch.h"
+
+#include "impairment.h"
+
+#if defined(__linux__)
+
+#include <errno.h>
+#include <string.h>
+#include <sys/uio.h>
+
+/* Payload bytes one batch holds: 16 datagrams of ENet's largest MTU (4096),
+ * 64 of the default 1400. */
+#define ARENA_BYTES 65536
+
+typedef struct SendBatch {
+  int open;
+  int fd;
+  int flags;
+  unsigned count;
+  size_t used;
+  uint64_t refused;
+  struct mmsghdr messages[NETPEER_SEND_BATCH_DATAGRAMS];
+  struct iovec iovecs[NETPEER_SEND_BATCH_DATAGRAMS];
+  struct sockaddr_storage names[NETPEER_SEND_BATCH_DATAGRAMS];
+  unsigned char arena[ARENA_BYTES];
+} SendBatch;
+
+/* ~80 KiB per thread that services a host, in the addon's dynamic TLS block
+ * (allocated on a thread's first use, freed with the thread). */
+static __thread SendBatch tBatch;
+
+/* Sends every held datagram. A datagram the kernel refuses (a full device
+ * queue: ENOBUFS, EAGAIN) is counted and skipped, as the unbatched send would
+ * have lost it. */
+static void Drain(SendBatch* b) {
+  unsigned sent = 0;
+  while (sent < b->count) {
+    int n = sendmmsg(b->fd, b->messages + sent, b->count - sent, b->flags);
+    if (n > 0) {
+      sent += (unsigned)n;
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      ++b->refused;  /* the first of the rest failed: skip it, send on */
+      ++sent;
+    }
+  }
+  b->count = 0;
+  b->used = 0;
+}
+
+int netpeer_send_batch_begin(int64_t fd) {
+  SendBatch* b = &tBatch;
+  if (b->open || fd < 0 || fd > 0x7fffffff || netpeer_impairment_any()) return 0;
+  b->open = 1;
+  b->fd = (int)fd;
+  b->count = 0;
+  b->used = 0;
+  b->refused = 0;
+  return 1;
+}
+
+uint64_t netpeer_send_batch_end(void) {
+  SendBatch* b = &tBatch;
+  if (!b->open) return 0;
+  if (b->count != 0) Drain(b);
+  b->open = 0;
+  return b->refused;
+}
+
+ssize_t netpeer_send_batch_add(int fd, const struct msghdr* msg, int flags) {
+  SendBatch* b = &tBatch;
+  if (!b->open || fd != b->fd || msg->msg_controllen != 0 ||
+      msg->msg_namelen > sizeof(struct sockaddr_storage)) {
+    return -2;
+  }
+  size_t length = 0;
+  for (size_t i = 0; i < (size_t)msg->msg_iovlen; ++i) length += msg->msg_iov[i].iov_len;
+  if (length > ARENA_BYTES) return -2;
+  if (b->count == NETPEER_SEND_BATCH_DATAGRAMS || b->used + length > ARENA_BYTES ||
+      (b->count != 0 && flags != b->flags)) {
+    Drain(b);
+  }
+  unsigned k = b->count++;
+  unsigned char* data = b->arena + b->used;
+  size_t at = 0;
+  for (size_t i = 0; i < (size_t)msg->msg_iovlen; ++i) {
+    size_t n = msg->msg_iov[i].iov_len;
+    if (n != 0) memcpy(data + at, msg->msg_iov[i].iov_base, n);
+    at += n;
+  }
+  b->used += length;
+  b->flags = flags;
+  b->iovecs[k].iov_base = data;
+  b->iovecs[k].iov_len = length;
+  if (msg->msg_name != NULL) memcpy(&b->names[k], msg->msg_name, msg->msg_namelen);
+  struct msghdr* h = &b->messages[k].msg_hdr;
+  h->msg_name = msg->msg_name != NULL ? &b->names[k] : NULL;
+  h->msg_namelen = msg->msg_name != NULL ? msg->msg_namelen : 0;
+  h->msg_iov = &b->iovecs[k];
+  h->msg_iovlen = 1;
+  h->msg_control = NULL;
+  h->msg_controllen = 0;
+  h->msg_flags = 0;
+  return (ssize_t)length;
+}
+
+#else /* not Linux: no sendmmsg */
+
+int netpeer_send_batch_begin(int64_t fd) {
+  (void)fd;
+  return 0;
+}
+uint64_t netpeer_send_batch_end(void) { return 0; }
+#ifndef _WIN32
+ssize_t netpeer_send_batch_add(int fd, const struct msghdr* msg, int flags) {
+  (void)fd; (void)msg; (void)flags;
+  return -2;
+}
+#endif
+
+#endif
