@@ -80,6 +80,18 @@
  *   NETPEER_STAGE_DONE    the receive ran to its end; the result is the first
  *                         event it queued, or 0.
  */
+/* Closes a batch opened on host's socket. ENet counted every held datagram as
+ * sent (the hook returned its length); the refused ones come out of the
+ * host's totals again (a peer's own byte total keeps them: which peer a
+ * refused datagram was for is not kept). Returns how many there were. */
+static uint64_t netpeer_close_send_batch(ENetHost *host) {
+    NetpeerSendRefusals refused = {0, 0};
+    netpeer_send_batch_end(&refused);
+    host->totalSentData -= (enet_uint32)refused.bytes;
+    host->totalSentPackets -= (enet_uint32)refused.datagrams;
+    return refused.datagrams;
+}
+
 static int netpeer_host_pass(ENetHost *host, ENetEvent *event, int *stage, int withSend,
                              uint64_t *sendRefused) {
     int result;
@@ -95,9 +107,9 @@ static int netpeer_host_pass(ENetHost *host, ENetEvent *event, int *stage, int w
             enet_host_bandwidth_throttle(host);
         }
         *stage = NETPEER_STAGE_SEND;
-        netpeer_send_batch_begin((int64_t)host->socket);
+        int batched = netpeer_send_batch_begin((int64_t)host->socket);
         result = enet_protocol_send_outgoing_commands(host, event, 1);
-        *sendRefused += netpeer_send_batch_end();
+        if (batched) *sendRefused += netpeer_close_send_batch(host);
         if (result != 0) return result;
     }
     *stage = NETPEER_STAGE_RECEIVE;
@@ -119,7 +131,7 @@ int netpeer_host_receive(ENetHost *host, ENetEvent *event, int *stage) {
 
 /* enet_host_flush() with its datagrams sent in batches (send-batch.h). */
 uint64_t netpeer_host_flush(ENetHost *host) {
-    netpeer_send_batch_begin((int64_t)host->socket);
+    int batched = netpeer_send_batch_begin((int64_t)host->socket);
     enet_host_flush(host);
-    return netpeer_send_batch_end();
+    return batched ? netpeer_close_send_batch(host) : 0;
 }

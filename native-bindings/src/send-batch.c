@@ -1,7 +1,9 @@
 /*
  * Send batching for ENet's walks over its peers; see send-batch.h.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* sendmmsg */
+#endif
 #include "send-batch.h"
 
 #include "impairment.h"
@@ -9,6 +11,8 @@
 #if defined(__linux__)
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 
@@ -22,18 +26,38 @@ typedef struct SendBatch {
   int flags;
   unsigned count;
   size_t used;
-  uint64_t refused;
+  NetpeerSendRefusals refused;
   struct mmsghdr messages[NETPEER_SEND_BATCH_DATAGRAMS];
   struct iovec iovecs[NETPEER_SEND_BATCH_DATAGRAMS];
   struct sockaddr_storage names[NETPEER_SEND_BATCH_DATAGRAMS];
   unsigned char arena[ARENA_BYTES];
 } SendBatch;
 
-/* ~80 KiB per thread that services a host, in the addon's dynamic TLS block
- * (allocated on a thread's first use, freed with the thread). */
-static __thread SendBatch tBatch;
+/* ~77 KiB, allocated on the first batch of a thread that services a host and
+ * freed when that thread exits (a static __thread array would be allocated
+ * for every thread of the process where dlopen'ed TLS is not lazy, as musl). */
+static __thread SendBatch* tBatch;
+static pthread_key_t gBatchKey;
+static pthread_once_t gBatchKeyOnce = PTHREAD_ONCE_INIT;
+static int gBatchKeyMade;
 
-/* Sends every held datagram. A datagram the kernel refuses (a full device
+static void MakeBatchKey(void) { gBatchKeyMade = pthread_key_create(&gBatchKey, free) == 0; }
+
+static SendBatch* ThreadBatch(void) {
+  if (tBatch != NULL) return tBatch;
+  pthread_once(&gBatchKeyOnce, MakeBatchKey);
+  if (!gBatchKeyMade) return NULL;
+  SendBatch* b = (SendBatch*)calloc(1, sizeof(SendBatch));
+  if (b == NULL) return NULL;
+  if (pthread_setspecific(gBatchKey, b) != 0) {
+    free(b);
+    return NULL;
+  }
+  tBatch = b;
+  return b;
+}
+
+/* Sends every held datagram, in order. One the kernel refuses (a full device
  * queue: ENOBUFS, EAGAIN) is counted and skipped, as the unbatched send would
  * have lost it. */
 static void Drain(SendBatch* b) {
@@ -45,7 +69,9 @@ static void Drain(SendBatch* b) {
     } else if (n < 0 && errno == EINTR) {
       continue;
     } else {
-      ++b->refused;  /* the first of the rest failed: skip it, send on */
+      /* The first of the rest failed: skip it, send on. */
+      ++b->refused.datagrams;
+      b->refused.bytes += b->iovecs[sent].iov_len;
       ++sent;
     }
   }
@@ -54,33 +80,37 @@ static void Drain(SendBatch* b) {
 }
 
 int netpeer_send_batch_begin(int64_t fd) {
-  SendBatch* b = &tBatch;
-  if (b->open || fd < 0 || fd > 0x7fffffff || netpeer_impairment_any()) return 0;
+  if (fd < 0 || fd > 0x7fffffff || netpeer_impairment_any()) return 0;
+  SendBatch* b = ThreadBatch();
+  if (b == NULL || b->open) return 0;
   b->open = 1;
   b->fd = (int)fd;
   b->count = 0;
   b->used = 0;
-  b->refused = 0;
+  b->refused.datagrams = b->refused.bytes = 0;
   return 1;
 }
 
-uint64_t netpeer_send_batch_end(void) {
-  SendBatch* b = &tBatch;
-  if (!b->open) return 0;
+void netpeer_send_batch_end(NetpeerSendRefusals* refused) {
+  SendBatch* b = tBatch;
+  if (b == NULL || !b->open) return;
   if (b->count != 0) Drain(b);
   b->open = 0;
-  return b->refused;
+  refused->datagrams += b->refused.datagrams;
+  refused->bytes += b->refused.bytes;
 }
 
 ssize_t netpeer_send_batch_add(int fd, const struct msghdr* msg, int flags) {
-  SendBatch* b = &tBatch;
-  if (!b->open || fd != b->fd || msg->msg_controllen != 0 ||
-      msg->msg_namelen > sizeof(struct sockaddr_storage)) {
-    return -2;
-  }
+  SendBatch* b = tBatch;
+  if (b == NULL || !b->open || fd != b->fd) return -2;
   size_t length = 0;
   for (size_t i = 0; i < (size_t)msg->msg_iovlen; ++i) length += msg->msg_iov[i].iov_len;
-  if (length > ARENA_BYTES) return -2;
+  if (msg->msg_controllen != 0 || msg->msg_namelen > sizeof(struct sockaddr_storage) ||
+      length > ARENA_BYTES) {
+    /* Not one ENet sends; it goes out by itself, after what is held. */
+    if (b->count != 0) Drain(b);
+    return -2;
+  }
   if (b->count == NETPEER_SEND_BATCH_DATAGRAMS || b->used + length > ARENA_BYTES ||
       (b->count != 0 && flags != b->flags)) {
     Drain(b);
@@ -115,7 +145,7 @@ int netpeer_send_batch_begin(int64_t fd) {
   (void)fd;
   return 0;
 }
-uint64_t netpeer_send_batch_end(void) { return 0; }
+void netpeer_send_batch_end(NetpeerSendRefusals* refused) { (void)refused; }
 #ifndef _WIN32
 ssize_t netpeer_send_batch_add(int fd, const struct msghdr* msg, int flags) {
   (void)fd; (void)msg; (void)flags;

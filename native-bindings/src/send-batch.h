@@ -3,12 +3,12 @@
  * sendmmsg() calls of up to NETPEER_SEND_BATCH_DATAGRAMS instead of one
  * sendmsg() each. On loopback a sendmsg() of a small datagram costs ~5 us
  * here and ~1 us of it is the system call itself, which a batch pays once
- * (measured in bench/README.md, "Where the time goes"). A server answering
- * hundreds of clients a tick sends hundreds of datagrams in each walk.
+ * (bench/README.md, "Where the time goes"). A server answering hundreds of
+ * clients a tick sends hundreds of datagrams in each walk.
  *
- * Linux only (sendmmsg); elsewhere begin/end do nothing and every datagram
- * goes out at once, as before. Never while any socket is impaired: the
- * impairment hooks keep their own per-datagram path.
+ * Linux only (sendmmsg); elsewhere begin returns 0 and every datagram goes
+ * out at once, as before. Never while any socket is impaired: the impairment
+ * hooks keep their own per-datagram path.
  *
  * One batch per thread, for one socket: ENet sends only from the thread that
  * services its host, and a walk never sends on another socket.
@@ -29,22 +29,29 @@ extern "C" {
 /* Datagrams one sendmmsg() call takes at most. */
 #define NETPEER_SEND_BATCH_DATAGRAMS 64
 
+/* Datagrams the kernel refused to send from a batch, and their bytes. */
+typedef struct NetpeerSendRefusals {
+  uint64_t datagrams;
+  uint64_t bytes;
+} NetpeerSendRefusals;
+
 /* From now on, datagrams sent on `fd` by this thread are held (copied) and
  * leave at netpeer_send_batch_end() or when the batch is full. Returns 1 when
- * batching is on, 0 when datagrams go out one by one (not Linux, an impaired
- * socket, or a batch already open on this thread). */
+ * this call opened the batch; 0 when datagrams go out one by one (not Linux,
+ * an impaired socket, no memory, or a batch already open on this thread,
+ * which this call must then leave alone). */
 int netpeer_send_batch_begin(int64_t fd);
 
-/* Sends what is held and closes the batch; returns how many datagrams the
- * kernel refused (each is skipped and the rest still go, where an unbatched
- * walk would have stopped at the first: ENet resends reliable data either
- * way). Safe to call when begin returned 0 (returns 0). */
-uint64_t netpeer_send_batch_end(void);
+/* Only after a begin that returned 1: sends what is held, closes the batch and
+ * adds to *refused the datagrams the kernel refused (each is skipped and the
+ * rest still go; an unbatched walk stopped at the first). */
+void netpeer_send_batch_end(NetpeerSendRefusals* refused);
 
 #ifndef _WIN32
 /* For the sendmsg hook: holds the datagram when a batch is open on `fd` and
  * returns its length as sendmsg() would; returns -2 (and holds nothing) when
- * no batch is open on `fd`, for the caller to send it itself. */
+ * no batch is open on `fd` or it cannot hold this datagram, for the caller to
+ * send it itself (after what the batch held, which then leaves first). */
 ssize_t netpeer_send_batch_add(int fd, const struct msghdr* msg, int flags);
 #endif
 
