@@ -5,20 +5,22 @@
 // clients spread evenly over the ticks) and checks that every echo comes back, in order.
 //
 //   npm run bench:scale -- [--clients 1000] [--processes 4] [--rate 20] [--warmup 10] [--seconds 30] [--pool 8192]
-//     [--drain 2000] [--receive-buffer 4194304] [--client-priority idle|normal]
+//     [--drain 2000] [--receive-buffer 4194304] [--share-cores]
 //
 // `npm run bench:scale` compiles this file (and lib/) with tsc into bench/.build/js/ and runs it with plain node, as
 // a game server runs in production. Through ts-node (`node -r ts-node/register/transpile-only bench/scale.ts`, which
 // works too) the TypeScript compiler stays in the heap: ~30 MB instead of ~7, and every mark-compact takes 17-32 ms
 // instead of 2-9 on this machine, longer than the 8 ms tick target.
 //
-// --client-priority is the scheduling class of the client processes: `idle` (the default, Linux's SCHED_IDLE, set
-// with chrt) or `normal` (the server's). They stand in for 1,000 players' machines. At `normal`, four of them share
-// the two cores of this machine with the server; the scheduler lets a client that woke for its own tick run a slice
-// of ~3 ms before the server gets its core back, and the server's slowest ticks are those: one involuntary context
-// switch and 3-4 ms on the run queue each (read from /proc/thread-self/schedstat while investigating; the table
-// counts preempted ticks). A nice value does not prevent it (nice 10 and 19 measured the same). SCHED_IDLE clients
-// run only when a core has nothing else to do, as remote clients would take nothing from the server.
+// The client processes stand in for 1,000 players' machines, so by default they do not compete with the server for
+// its core: the server process (all its threads) is pinned to core 0 and the client processes to the other cores, in
+// Linux's SCHED_IDLE class (taskset and chrt, util-linux). --share-cores runs everything at the same priority on every
+// core instead. Sharing, four clients and the server on this machine's two cores, the slowest server ticks are the
+// preempted ones: one involuntary context switch and 3-4 ms on the run queue each (read from
+// /proc/thread-self/schedstat while investigating; the table counts preempted ticks), a client that woke for its own
+// tick running its slice on the server's core. Nice 10 or 19 clients measured the same; SCHED_IDLE clients alone
+// still took the core whenever a long tick used up its slice (perf sched: the server switched out runnable, an idle
+// client switched in); pinned, the preemptions left are ENet's own softirq work (ksoftirqd) and they are rare.
 //
 // --warmup (default 10 s) covers V8's memory reducer: about 8 s after the last mark-compact of start-up (the full
 // GCs before the baseline RSS reading), it runs a few GCs of its own to shrink the heap. They clean up start-up
@@ -48,7 +50,7 @@ import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { NetworkChannelType, NetworkEvent, NetworkEventType, NetworkPeer, NetworkStats } from '../lib';
-import { IS_COMPILED, argInt, argValue, formatFixed, formatInt, machineInfo, waitForQuiet } from './bench-common';
+import { IS_COMPILED, argInt, formatFixed, formatInt, machineInfo, waitForQuiet } from './bench-common';
 import { RTT_BUCKET_MS, RTT_BUCKETS, type ScaleClientOptions, type ScaleClientReport, type ScaleCommand } from './scale-clients';
 
 const TICK_MS = 1000 / 60;
@@ -63,7 +65,7 @@ interface ScaleOptions {
   readonly drainMs: number;
   readonly connectTimeoutMs: number;
   readonly receiveBufferBytes: number;
-  readonly clientPriority: string;
+  readonly shareCores: boolean;
 }
 
 const Phase = { Connecting: 0, Warmup: 1, Steady: 2, Draining: 3, Done: 4 } as const;
@@ -124,13 +126,24 @@ const collectGarbage: () => void =
     return runInNewContext('gc') as () => void;
   })();
 
-/** Puts a process and all its threads in Linux's SCHED_IDLE class (util-linux chrt). */
-function makeIdlePriority(pid: number): void {
+/** Runs a util-linux tool (taskset, chrt) on a process, with an error that says how to do without it. */
+function schedule(tool: string, args: string[]): void {
   try {
-    execFileSync('chrt', ['--idle', '--all-tasks', '--pid', '0', String(pid)], { stdio: 'ignore' });
+    execFileSync(tool, args, { stdio: 'ignore' });
   } catch (error) {
-    throw new Error(`Could not put client process ${pid} in SCHED_IDLE with chrt (run with --client-priority normal): ${String(error)}`);
+    throw new Error(`${tool} ${args.join(' ')} failed (it needs Linux and util-linux; --share-cores runs without it): ${String(error)}`);
   }
+}
+
+/** Pins a process and all its threads to core 0. */
+function pinToCore0(pid: number): void {
+  schedule('taskset', ['--all-tasks', '--pid', '--cpu-list', '0', String(pid)]);
+}
+
+/** Puts a client process on the cores other than 0 (when there are any) and in the SCHED_IDLE class. */
+function keepOffServerCore(pid: number, cores: number): void {
+  if (cores > 1) schedule('taskset', ['--all-tasks', '--pid', '--cpu-list', `1-${cores - 1}`, String(pid)]);
+  schedule('chrt', ['--idle', '--all-tasks', '--pid', '0', String(pid)]);
 }
 
 /** Flags for the client processes: the parent's, without profiling (a profile is of the server alone). */
@@ -149,10 +162,9 @@ async function main(): Promise<void> {
     drainMs: argInt('drain', 2000),
     connectTimeoutMs: argInt('connect-timeout', 60_000),
     receiveBufferBytes: argInt('receive-buffer', 4 * 1024 * 1024),
-    clientPriority: argValue('client-priority', 'idle'),
+    shareCores: process.argv.includes('--share-cores'),
   };
   if (60 % options.rate !== 0) throw new RangeError('Expected --rate to divide 60 (a message every whole number of ticks)');
-  if (options.clientPriority !== 'idle' && options.clientPriority !== 'normal') throw new RangeError('Expected --client-priority to be idle or normal');
   const sendEveryTicks = 60 / options.rate;
   const info = machineInfo();
   console.log(
@@ -161,8 +173,10 @@ async function main(): Promise<void> {
   );
   console.log(`${info.date}, ${info.cpu} (${info.cores} cores), Node ${info.node}, Linux ${info.kernel}, commit ${info.commit}, load ${info.load}`);
   console.log(
-    `server run ${IS_COMPILED ? 'as JavaScript compiled by tsc' : 'through ts-node'}; client processes at ` +
-      `${options.clientPriority === 'idle' ? 'SCHED_IDLE (they take no core the server wants)' : 'the server\'s priority (sharing the cores with it)'}`,
+    `server run ${IS_COMPILED ? 'as JavaScript compiled by tsc' : 'through ts-node'}; ` +
+      (options.shareCores
+        ? 'server and client processes share every core at the same priority (--share-cores)'
+        : `server pinned to core 0, client processes to ${info.cores > 2 ? `cores 1-${info.cores - 1}` : 'core 1'} in SCHED_IDLE (they stand in for remote machines)`),
   );
   await waitForQuiet();
   // Let V8 hand back the pages of start-up garbage (ts-node's compiler) before the baseline is read.
@@ -184,6 +198,7 @@ async function main(): Promise<void> {
   collectGarbage();
   const beforeListen = process.memoryUsage();
   const rssBeforeListen = beforeListen.rss;
+  if (!options.shareCores) pinToCore0(process.pid);
   server.listen();
   const port = server.localPort;
 
@@ -312,7 +327,7 @@ async function main(): Promise<void> {
       child.on('exit', (code) => {
         if (code !== 0 && phase !== Phase.Done) rejectReports(new Error(`A client process exited with code ${code}`));
       });
-      if (options.clientPriority === 'idle' && child.pid !== undefined) makeIdlePriority(child.pid);
+      if (!options.shareCores && child.pid !== undefined) keepOffServerCore(child.pid, info.cores);
       children.push(child);
     }
   });
