@@ -10,6 +10,7 @@
         'src/enet-host.cc',
         'src/enet-impl.c',
         'src/impairment.c',
+        'src/receive-batch.c',
         'src/send-batch.c',
       ],
       'include_dirs': [

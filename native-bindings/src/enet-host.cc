@@ -9,6 +9,7 @@
 #include "addon-data.h"
 #include "event-records.h"
 #include "impairment.h"
+#include "receive-batch.h"
 #include "service-pass.h"
 
 // ENet's own command size table (commandSizes in enet.h, defined in
@@ -35,6 +36,9 @@ constexpr size_t kAckNowBatchFraction = 8;
 // Windows a zero-length datagram) servicing resumes, at most this many times
 // per call.
 constexpr int kMaxReadableResumes = 64;
+// A host gets a read-ahead (receive-batch.h) once one service call has read
+// this many datagrams: a busy server, not a client reading a few a tick.
+constexpr enet_uint32 kReadAheadAfterDatagrams = 64;
 
 // maximumWaitingData for an open() with maxPacketBytes: at least this, at
 // most ENet's default, 64 messages in between.
@@ -387,6 +391,8 @@ void HostWrap::Destroy() {
                              impairmentTotals_);
   enet_host_destroy(host_);
   host_ = nullptr;
+  netpeer_read_ahead_destroy(receiveCounters_.readAhead);
+  receiveCounters_.readAhead = nullptr;
   ReleaseBound();
   if (addon_ != nullptr) addon_->openHosts.erase(this);
 }
@@ -742,6 +748,7 @@ HostWrap::PackResult HostWrap::PackEvent(const ENetEvent& event, uint8_t* out,
 template <typename KeepGoing, typename Take>
 void HostWrap::ServiceEvents(uint32_t timeoutMs, KeepGoing keepGoing, Take take) {
   ServicingScope servicing(this, &receiveCounters_);
+  const enet_uint32 datagramsAtStart = host_->totalReceivedPackets;
   int consecutiveErrors = 0;
   int resumes = 0;
   // What enet_host_service() does, in the order it does it, except that the
@@ -799,6 +806,10 @@ void HostWrap::ServiceEvents(uint32_t timeoutMs, KeepGoing keepGoing, Take take)
       break;
     }
     if (!take(event)) break;
+  }
+  if (receiveCounters_.readAhead == nullptr &&
+      host_->totalReceivedPackets - datagramsAtStart >= kReadAheadAfterDatagrams) {
+    receiveCounters_.readAhead = netpeer_read_ahead_create();
   }
   FoldHostTotals();
 }

@@ -195,7 +195,7 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   // Zero-length and truncated datagrams the recvmsg hook consumed on this
   // host's socket (fd set by open()). Truncated ones count as serviceErrors,
   // as they did when ENet's receive failed on them.
-  NetpeerReceiveCounters receiveCounters_ = {-1, 0, 0};
+  NetpeerReceiveCounters receiveCounters_ = {-1, 0, 0, nullptr};
 
   // open()'s maxPacketBytes: larger messages are dropped (counted in
   // oversizeDropped) without ENet ever buffering them.

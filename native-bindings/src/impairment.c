@@ -12,6 +12,7 @@
  * counting them in the thread's bound NetpeerReceiveCounters.
  */
 #include "impairment.h"
+#include "receive-batch.h"
 #include "send-batch.h"
 
 #ifdef _WIN32
@@ -594,9 +595,22 @@ static ssize_t Deliver(Datagram* item, struct msghdr* msg) {
   return (ssize_t)offset;
 }
 
-/* One datagram for the caller, straight from the socket or from the
- * incoming impairment queue. */
+/* The read-ahead bound for `fd` on this thread, or NULL. */
+static NetpeerReadAhead* BoundReadAhead(int fd) {
+  NetpeerReceiveCounters* counters = tReceiveCounters;
+  if (counters == NULL || counters->readAhead == NULL || counters->fd != (int64_t)fd) return NULL;
+  return counters->readAhead;
+}
+
+/* One datagram for the caller: what the host's read-ahead holds, else straight
+ * from the socket (through the read-ahead when nothing is impaired) or from
+ * the incoming impairment queue. */
 static ssize_t ReceiveOne(int fd, struct msghdr* msg, int flags) {
+  NetpeerReadAhead* readAhead = BoundReadAhead(fd);
+  if (readAhead != NULL) {
+    ssize_t taken = netpeer_read_ahead_take(readAhead, fd, msg, !AnyImpaired());
+    if (taken != -2) return taken;
+  }
   if (!AnyImpaired()) return recvmsg(fd, msg, flags);
   State* s = Acquire(fd);
   if (s == NULL) return recvmsg(fd, msg, flags);
@@ -667,6 +681,14 @@ ssize_t netpeer_impaired_recvmsg(int fd, struct msghdr* msg, int flags) {
  * POLLIN; outgoing: send it and keep waiting), not only when the socket
  * becomes readable. */
 int netpeer_impaired_poll(struct pollfd* fds, nfds_t nfds, int timeout) {
+  /* Datagrams already read ahead make the socket readable for ENet. */
+  if (nfds == 1 && (fds[0].events & POLLIN) != 0) {
+    NetpeerReadAhead* readAhead = BoundReadAhead(fds[0].fd);
+    if (readAhead != NULL && netpeer_read_ahead_holds(readAhead) != 0) {
+      fds[0].revents = POLLIN;
+      return 1;
+    }
+  }
   if (!AnyImpaired() || nfds != 1) return poll(fds, nfds, timeout);
   State* s = Acquire(fds[0].fd);
   if (s == NULL) return poll(fds, nfds, timeout);

@@ -104,10 +104,15 @@ void netpeer_impairment_release_all(void);
  */
 #define NETPEER_RECEIVE_MAX_SKIPPED 256
 
+struct NetpeerReadAhead;
+
 typedef struct NetpeerReceiveCounters {
   int64_t fd;                /* socket these counters are for */
   uint64_t emptyDropped;     /* zero-length datagrams consumed */
   uint64_t truncatedDropped; /* datagrams larger than ENet's buffer consumed */
+  /* The host's read-ahead (receive-batch.h), or NULL: bound with the
+   * counters, so the hooks read through it. */
+  struct NetpeerReadAhead* readAhead;
 } NetpeerReceiveCounters;
 
 /* Makes `counters` the calling thread's receive counters (NULL: none) and
