@@ -65,7 +65,7 @@ export const RECORD_HEADER_BYTES = 16;
 /** @internal */
 export const SEND_HEADER_BYTES = 12;
 /** Entries `hostStats()` and `peerStats()` fill. @internal */
-export const HOST_STATS_LENGTH = 13;
+export const HOST_STATS_LENGTH = 15;
 /** @internal */
 export const PEER_STATS_LENGTH = 12;
 /** Entries `impairmentStats()` fills: five counters per direction. @internal */

@@ -391,6 +391,7 @@ void HostWrap::Destroy() {
                              impairmentTotals_);
   enet_host_destroy(host_);
   host_ = nullptr;
+  readAheadDelivered_ += netpeer_read_ahead_delivered(receiveCounters_.readAhead);
   netpeer_read_ahead_destroy(receiveCounters_.readAhead);
   receiveCounters_.readAhead = nullptr;
   ReleaseBound();
@@ -558,7 +559,10 @@ Napi::Value HostWrap::JS_open(const Napi::CallbackInfo& info) {
   waitingRecountAt_.assign(host->peerCount, 0);
   waitingRecounted_.assign(host->peerCount, 0);
   bytesSent_ = bytesReceived_ = packetsSent_ = packetsReceived_ = 0;
-  serviceErrors_ = sendRefused_ = oversizeDropped_ = sendSkipped_ = 0;
+  serviceErrors_ = oversizeDropped_ = sendSkipped_ = 0;
+  sendBatchTotals_ = NetpeerSendBatchTotals{0, 0, 0};
+  readAheadTried_ = false;
+  readAheadDelivered_ = 0;
   refusedConnections_ = unreliableDroppedWhileStalled_ = 0;
   malformedDropped_ = 0;
   receiveCounters_.fd = static_cast<int64_t>(host->socket);
@@ -777,7 +781,7 @@ void HostWrap::ServiceEvents(uint32_t timeoutMs, KeepGoing keepGoing, Take take)
     } else {
       mark = MarkReceive();
       result = next == Next::kSendReceive
-                   ? netpeer_host_send_receive(host_, &event, &stage, &sendRefused_)
+                   ? netpeer_host_send_receive(host_, &event, &stage, &sendBatchTotals_)
                    : netpeer_host_receive(host_, &event, &stage);
       if (stage == NETPEER_STAGE_RECEIVE) {
         next = Next::kReceive;
@@ -807,8 +811,9 @@ void HostWrap::ServiceEvents(uint32_t timeoutMs, KeepGoing keepGoing, Take take)
     }
     if (!take(event)) break;
   }
-  if (receiveCounters_.readAhead == nullptr &&
+  if (!readAheadTried_ &&
       host_->totalReceivedPackets - datagramsAtStart >= kReadAheadAfterDatagrams) {
+    readAheadTried_ = true;  // NULL where there is no recvmmsg(): once is enough
     receiveCounters_.readAhead = netpeer_read_ahead_create();
   }
   FoldHostTotals();
@@ -1097,7 +1102,7 @@ Napi::Value HostWrap::JS_hostStats(const Napi::CallbackInfo& info) {
   out[1] = static_cast<double>(bytesReceived_);
   out[2] = static_cast<double>(packetsSent_);
   out[3] = static_cast<double>(packetsReceived_);
-  out[4] = static_cast<double>(serviceErrors_ + sendRefused_ +
+  out[4] = static_cast<double>(serviceErrors_ + sendBatchTotals_.datagrams +
                                receiveCounters_.truncatedDropped);
   out[5] = static_cast<double>(oversizeDropped_);
   out[6] = static_cast<double>(sendSkipped_);
@@ -1107,9 +1112,15 @@ Napi::Value HostWrap::JS_hostStats(const Napi::CallbackInfo& info) {
     out[9] = static_cast<double>(unreliableDroppedWhileStalled_);
     out[10] = static_cast<double>(held_.size());
   }
-  if (length >= kHostStatsLength) {
+  if (length >= kHostStatsLengthV3) {
     out[11] = static_cast<double>(receiveCounters_.emptyDropped);
     out[12] = static_cast<double>(malformedDropped_);
+  }
+  if (length >= kHostStatsLength) {
+    out[13] = static_cast<double>(sendBatchTotals_.held);
+    out[14] = static_cast<double>(
+        readAheadDelivered_ +
+        netpeer_read_ahead_delivered(receiveCounters_.readAhead));
   }
   return Napi::Number::New(env, 0);
 }

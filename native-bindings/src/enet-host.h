@@ -148,7 +148,7 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   // Moves ENet's 32-bit host totals into our 64-bit counters so they never wrap.
   void FoldHostTotals();
   // enet_host_flush() with batched sends, counting refused datagrams.
-  void FlushBatched() { sendRefused_ += netpeer_host_flush(host_); }
+  void FlushBatched() { netpeer_host_flush(host_, &sendBatchTotals_); }
 
   ENetHost* host_ = nullptr;
   AddonData* addon_ = nullptr;
@@ -182,9 +182,15 @@ class HostWrap : public Napi::ObjectWrap<HostWrap> {
   uint64_t packetsSent_ = 0;
   uint64_t packetsReceived_ = 0;
   uint64_t serviceErrors_ = 0;
-  // Datagrams the kernel refused in a batched send (send-batch.h); reported
-  // in serviceErrors, where a failed unbatched send showed as ENet's -1.
-  uint64_t sendRefused_ = 0;
+  // Batched sends (send-batch.h): datagrams sent in batches, and those the
+  // kernel refused, reported in serviceErrors (a failed unbatched send showed
+  // as ENet's -1).
+  NetpeerSendBatchTotals sendBatchTotals_ = {0, 0, 0};
+  // The read-ahead (receive-batch.h, in receiveCounters_) was asked for once
+  // a service call read many datagrams; datagrams it handed out before a
+  // close() freed it.
+  bool readAheadTried_ = false;
+  uint64_t readAheadDelivered_ = 0;
   uint64_t oversizeDropped_ = 0;
   uint64_t sendSkipped_ = 0;
   uint64_t refusedConnections_ = 0;

@@ -83,17 +83,20 @@
 /* Closes a batch opened on host's socket. ENet counted every held datagram as
  * sent (the hook returned its length); the refused ones come out of the
  * host's totals again (a peer's own byte total keeps them: which peer a
- * refused datagram was for is not kept). Returns how many there were. */
-static uint64_t netpeer_close_send_batch(ENetHost *host) {
-    NetpeerSendRefusals refused = {0, 0};
-    netpeer_send_batch_end(&refused);
-    host->totalSentData -= (enet_uint32)refused.bytes;
-    host->totalSentPackets -= (enet_uint32)refused.datagrams;
-    return refused.datagrams;
+ * refused datagram was for is not kept). Adds the batch's figures to
+ * *totals. */
+static void netpeer_close_send_batch(ENetHost *host, NetpeerSendBatchTotals *totals) {
+    NetpeerSendBatchTotals batch = {0, 0, 0};
+    netpeer_send_batch_end(&batch);
+    host->totalSentData -= (enet_uint32)batch.bytes;
+    host->totalSentPackets -= (enet_uint32)batch.datagrams;
+    totals->held += batch.held;
+    totals->datagrams += batch.datagrams;
+    totals->bytes += batch.bytes;
 }
 
 static int netpeer_host_pass(ENetHost *host, ENetEvent *event, int *stage, int withSend,
-                             uint64_t *sendRefused) {
+                             NetpeerSendBatchTotals *sendTotals) {
     int result;
     event->type = ENET_EVENT_TYPE_NONE;
     event->peer = NULL;
@@ -109,7 +112,7 @@ static int netpeer_host_pass(ENetHost *host, ENetEvent *event, int *stage, int w
         *stage = NETPEER_STAGE_SEND;
         int batched = netpeer_send_batch_begin((int64_t)host->socket);
         result = enet_protocol_send_outgoing_commands(host, event, 1);
-        if (batched) *sendRefused += netpeer_close_send_batch(host);
+        if (batched) netpeer_close_send_batch(host, sendTotals);
         if (result != 0) return result;
     }
     *stage = NETPEER_STAGE_RECEIVE;
@@ -119,19 +122,20 @@ static int netpeer_host_pass(ENetHost *host, ENetEvent *event, int *stage, int w
     return enet_protocol_dispatch_incoming_commands(host, event);
 }
 
-int netpeer_host_send_receive(ENetHost *host, ENetEvent *event, int *stage, uint64_t *sendRefused) {
-    return netpeer_host_pass(host, event, stage, 1, sendRefused);
+int netpeer_host_send_receive(ENetHost *host, ENetEvent *event, int *stage,
+                              NetpeerSendBatchTotals *sendTotals) {
+    return netpeer_host_pass(host, event, stage, 1, sendTotals);
 }
 
 /* The same without the send: to go on reading after a receive stopped early. */
 int netpeer_host_receive(ENetHost *host, ENetEvent *event, int *stage) {
-    uint64_t none = 0;
+    NetpeerSendBatchTotals none = {0, 0, 0};
     return netpeer_host_pass(host, event, stage, 0, &none);
 }
 
 /* enet_host_flush() with its datagrams sent in batches (send-batch.h). */
-uint64_t netpeer_host_flush(ENetHost *host) {
+void netpeer_host_flush(ENetHost *host, NetpeerSendBatchTotals *sendTotals) {
     int batched = netpeer_send_batch_begin((int64_t)host->socket);
     enet_host_flush(host);
-    return batched ? netpeer_close_send_batch(host) : 0;
+    if (batched) netpeer_close_send_batch(host, sendTotals);
 }

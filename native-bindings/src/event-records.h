@@ -76,10 +76,13 @@ constexpr uint32_t kPeerStatsLength = 12;
 //   4 serviceErrors (truncated datagrams, larger than ENet's 4,096-byte
 //     buffer, included), 5 oversizeDropped, 6 sendSkipped, 7 connectedPeers,
 //   8 refusedConnections, 9 unreliableDroppedWhileStalled, 10 heldEvents,
-//   11 emptyDatagramsDropped, 12 malformedDropped.
-// hostStats() still accepts an array of a previous length (9 or 11) and then
-// fills only the slots that length had (0-8 or 0-10).
-constexpr uint32_t kHostStatsLength = 13;
+//   11 emptyDatagramsDropped, 12 malformedDropped,
+//   13 datagrams sent in sendmmsg() batches (send-batch.h),
+//   14 datagrams read through the read-ahead (receive-batch.h).
+// hostStats() still accepts an array of a previous length (9, 11 or 13) and
+// then fills only the slots that length had.
+constexpr uint32_t kHostStatsLength = 15;
+constexpr uint32_t kHostStatsLengthV3 = 13;
 constexpr uint32_t kHostStatsLengthV2 = 11;
 constexpr uint32_t kHostStatsMinimumLength = 9;
 // Float64Array slots filled by Host#impairmentStats(): per direction

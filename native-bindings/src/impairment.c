@@ -19,6 +19,10 @@
 
 int netpeer_impairment_supported(void) { return 0; }
 int netpeer_impairment_any(void) { return 0; }
+int netpeer_impairment_has(int64_t fd) {
+  (void)fd;
+  return 0;
+}
 int netpeer_impairment_configure(int64_t fd, int direction,
                                  const NetpeerImpairment* params,
                                  uint32_t seed) {
@@ -238,6 +242,14 @@ int netpeer_impairment_any(void) { return AnyImpaired(); }
 
 /* fd from the int64 API; anything that is not an fd matches nothing. */
 static int ToFd(int64_t fd) { return fd >= 0 && fd <= 0x7fffffff ? (int)fd : -1; }
+
+int netpeer_impairment_has(int64_t fd) {
+  if (!AnyImpaired()) return 0;
+  State* s = Acquire(ToFd(fd));
+  if (s == NULL) return 0;
+  Unlock(s);
+  return 1;
+}
 
 /* ------------------------------------------------------------- decisions */
 
@@ -608,7 +620,7 @@ static NetpeerReadAhead* BoundReadAhead(int fd) {
 static ssize_t ReceiveOne(int fd, struct msghdr* msg, int flags) {
   NetpeerReadAhead* readAhead = BoundReadAhead(fd);
   if (readAhead != NULL) {
-    ssize_t taken = netpeer_read_ahead_take(readAhead, fd, msg, !AnyImpaired());
+    ssize_t taken = netpeer_read_ahead_take(readAhead, fd, msg, !netpeer_impairment_has(fd));
     if (taken != -2) return taken;
   }
   if (!AnyImpaired()) return recvmsg(fd, msg, flags);

@@ -64,6 +64,11 @@ int netpeer_impairment_supported(void);
 /* 1 while any socket of the process has an impaired direction. */
 int netpeer_impairment_any(void);
 
+/* 1 while `fd` has impairment state (configured, even if all-zero since, or
+ * still holding datagrams): its datagrams must take the hooks' per-datagram
+ * path. Takes the table lock only while some socket is impaired. */
+int netpeer_impairment_has(int64_t fd);
+
 /* Sets one direction of `fd` (creating its state on first use) and re-seeds
  * that direction's PRNG from `seed`. All-zero parameters turn the direction
  * off; datagrams it already holds are still delivered when due.

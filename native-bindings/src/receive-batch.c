@@ -19,8 +19,9 @@
 #define SLOT_BYTES 4096
 
 struct NetpeerReadAhead {
-  unsigned count; /* datagrams read by the last recvmmsg() */
-  unsigned next;  /* the next one to hand out */
+  unsigned count;     /* datagrams read by the last recvmmsg() */
+  unsigned next;      /* the next one to hand out */
+  uint64_t delivered; /* handed out, all told */
   struct mmsghdr messages[NETPEER_READ_AHEAD_DATAGRAMS];
   struct iovec iovecs[NETPEER_READ_AHEAD_DATAGRAMS];
   struct sockaddr_storage names[NETPEER_READ_AHEAD_DATAGRAMS];
@@ -35,6 +36,10 @@ void netpeer_read_ahead_destroy(NetpeerReadAhead* readAhead) { free(readAhead); 
 
 unsigned netpeer_read_ahead_holds(const NetpeerReadAhead* readAhead) {
   return readAhead != NULL ? readAhead->count - readAhead->next : 0;
+}
+
+uint64_t netpeer_read_ahead_delivered(const NetpeerReadAhead* readAhead) {
+  return readAhead != NULL ? readAhead->delivered : 0;
 }
 
 /* One recvmmsg() into the slots; returns its result. */
@@ -76,6 +81,7 @@ ssize_t netpeer_read_ahead_take(NetpeerReadAhead* r, int fd, struct msghdr* msg,
   const unsigned char* data = r->slots[r->next];
   const size_t length = item->msg_len;
   ++r->next;
+  ++r->delivered;
   if (msg->msg_name != NULL) {
     socklen_t n = item->msg_hdr.msg_namelen;
     if (n > msg->msg_namelen) n = msg->msg_namelen;
@@ -99,6 +105,10 @@ ssize_t netpeer_read_ahead_take(NetpeerReadAhead* r, int fd, struct msghdr* msg,
 NetpeerReadAhead* netpeer_read_ahead_create(void) { return NULL; }
 void netpeer_read_ahead_destroy(NetpeerReadAhead* readAhead) { (void)readAhead; }
 unsigned netpeer_read_ahead_holds(const NetpeerReadAhead* readAhead) {
+  (void)readAhead;
+  return 0;
+}
+uint64_t netpeer_read_ahead_delivered(const NetpeerReadAhead* readAhead) {
   (void)readAhead;
   return 0;
 }

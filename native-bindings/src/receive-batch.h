@@ -11,8 +11,10 @@
  * Owned by a host (HostWrap creates one once a service call has read many
  * datagrams, so a client reading a few a tick never pays for the buffer) and
  * bound with its receive counters (impairment.h) while the host is serviced.
- * Linux only; never fills while any socket is impaired (what it holds is still
- * handed out first, as it was read first).
+ * Linux only. Never fills on an impaired socket; what it holds when
+ * impairment is switched on is still handed out first (it was read first),
+ * unimpaired: at most 15 datagrams. ENet's receive uses no flags (a MSG_PEEK
+ * would consume the datagram here) and no control messages (none are kept).
  */
 #ifndef NETPEER_RECEIVE_BATCH_H_
 #define NETPEER_RECEIVE_BATCH_H_
@@ -32,7 +34,7 @@ extern "C" {
 
 typedef struct NetpeerReadAhead NetpeerReadAhead;
 
-/* A new, empty read-ahead (~66 KiB: ENet's 4096-byte receive buffer per
+/* A new, empty read-ahead (~67 KiB: ENet's 4096-byte receive buffer per
  * datagram), or NULL where recvmmsg() is missing or memory is short. */
 NetpeerReadAhead* netpeer_read_ahead_create(void);
 
@@ -41,6 +43,9 @@ void netpeer_read_ahead_destroy(NetpeerReadAhead* readAhead);
 
 /* Datagrams read from the socket and not yet handed out. */
 unsigned netpeer_read_ahead_holds(const NetpeerReadAhead* readAhead);
+
+/* Datagrams handed out so far (0 for NULL). */
+uint64_t netpeer_read_ahead_delivered(const NetpeerReadAhead* readAhead);
 
 #ifndef _WIN32
 /* For the recvmsg hook: hands out the next held datagram as recvmsg() would

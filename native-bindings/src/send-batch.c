@@ -26,7 +26,8 @@ typedef struct SendBatch {
   int flags;
   unsigned count;
   size_t used;
-  NetpeerSendRefusals refused;
+  uint64_t held; /* datagrams this batch took, sent or refused */
+  NetpeerSendBatchTotals refused;
   struct mmsghdr messages[NETPEER_SEND_BATCH_DATAGRAMS];
   struct iovec iovecs[NETPEER_SEND_BATCH_DATAGRAMS];
   struct sockaddr_storage names[NETPEER_SEND_BATCH_DATAGRAMS];
@@ -80,7 +81,7 @@ static void Drain(SendBatch* b) {
 }
 
 int netpeer_send_batch_begin(int64_t fd) {
-  if (fd < 0 || fd > 0x7fffffff || netpeer_impairment_any()) return 0;
+  if (fd < 0 || fd > 0x7fffffff || netpeer_impairment_has(fd)) return 0;
   SendBatch* b = ThreadBatch();
   if (b == NULL || b->open) return 0;
   b->open = 1;
@@ -88,16 +89,18 @@ int netpeer_send_batch_begin(int64_t fd) {
   b->count = 0;
   b->used = 0;
   b->refused.datagrams = b->refused.bytes = 0;
+  b->held = 0;
   return 1;
 }
 
-void netpeer_send_batch_end(NetpeerSendRefusals* refused) {
+void netpeer_send_batch_end(NetpeerSendBatchTotals* totals) {
   SendBatch* b = tBatch;
   if (b == NULL || !b->open) return;
   if (b->count != 0) Drain(b);
   b->open = 0;
-  refused->datagrams += b->refused.datagrams;
-  refused->bytes += b->refused.bytes;
+  totals->datagrams += b->refused.datagrams;
+  totals->bytes += b->refused.bytes;
+  totals->held += b->held;
 }
 
 ssize_t netpeer_send_batch_add(int fd, const struct msghdr* msg, int flags) {
@@ -116,6 +119,7 @@ ssize_t netpeer_send_batch_add(int fd, const struct msghdr* msg, int flags) {
     Drain(b);
   }
   unsigned k = b->count++;
+  ++b->held;
   unsigned char* data = b->arena + b->used;
   size_t at = 0;
   for (size_t i = 0; i < (size_t)msg->msg_iovlen; ++i) {
@@ -145,7 +149,7 @@ int netpeer_send_batch_begin(int64_t fd) {
   (void)fd;
   return 0;
 }
-void netpeer_send_batch_end(NetpeerSendRefusals* refused) { (void)refused; }
+void netpeer_send_batch_end(NetpeerSendBatchTotals* totals) { (void)totals; }
 #ifndef _WIN32
 ssize_t netpeer_send_batch_add(int fd, const struct msghdr* msg, int flags) {
   (void)fd; (void)msg; (void)flags;

@@ -7,8 +7,8 @@
  * clients a tick sends hundreds of datagrams in each walk.
  *
  * Linux only (sendmmsg); elsewhere begin returns 0 and every datagram goes
- * out at once, as before. Never while any socket is impaired: the impairment
- * hooks keep their own per-datagram path.
+ * out at once, as before. Never on an impaired socket: the impairment hooks
+ * keep their own per-datagram path.
  *
  * One batch per thread, for one socket: ENet sends only from the thread that
  * services its host, and a walk never sends on another socket.
@@ -29,23 +29,25 @@ extern "C" {
 /* Datagrams one sendmmsg() call takes at most. */
 #define NETPEER_SEND_BATCH_DATAGRAMS 64
 
-/* Datagrams the kernel refused to send from a batch, and their bytes. */
-typedef struct NetpeerSendRefusals {
+/* What a batch did: datagrams it took (held, then sent or refused), and the
+ * datagrams the kernel refused with their bytes. */
+typedef struct NetpeerSendBatchTotals {
+  uint64_t held;
   uint64_t datagrams;
   uint64_t bytes;
-} NetpeerSendRefusals;
+} NetpeerSendBatchTotals;
 
 /* From now on, datagrams sent on `fd` by this thread are held (copied) and
  * leave at netpeer_send_batch_end() or when the batch is full. Returns 1 when
  * this call opened the batch; 0 when datagrams go out one by one (not Linux,
- * an impaired socket, no memory, or a batch already open on this thread,
- * which this call must then leave alone). */
+ * `fd` impaired, no memory, or a batch already open on this thread, which
+ * this call must then leave alone). */
 int netpeer_send_batch_begin(int64_t fd);
 
 /* Only after a begin that returned 1: sends what is held, closes the batch and
- * adds to *refused the datagrams the kernel refused (each is skipped and the
- * rest still go; an unbatched walk stopped at the first). */
-void netpeer_send_batch_end(NetpeerSendRefusals* refused);
+ * adds to *totals the datagrams it took and those the kernel refused (each is
+ * skipped and the rest still go; an unbatched walk stopped at the first). */
+void netpeer_send_batch_end(NetpeerSendBatchTotals* totals);
 
 #ifndef _WIN32
 /* For the sendmsg hook: holds the datagram when a batch is open on `fd` and

@@ -7,6 +7,8 @@
 #ifndef NETPEER_SERVICE_PASS_H_
 #define NETPEER_SERVICE_PASS_H_
 
+#include "send-batch.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -17,14 +19,13 @@ extern "C" {
 #define NETPEER_STAGE_DONE 3
 
 /* Dispatch, send (with timeout checks), receive, dispatch. The send goes out
- * in batches (send-batch.h); datagrams the kernel refused are added to
- * *sendRefused. */
-int netpeer_host_send_receive(ENetHost *host, ENetEvent *event, int *stage, uint64_t *sendRefused);
+ * in batches (send-batch.h), whose figures are added to *sendTotals. */
+int netpeer_host_send_receive(ENetHost *host, ENetEvent *event, int *stage,
+                              NetpeerSendBatchTotals *sendTotals);
 /* Dispatch, receive, dispatch: goes on reading without sending. */
 int netpeer_host_receive(ENetHost *host, ENetEvent *event, int *stage);
-/* enet_host_flush() sending in batches; returns the datagrams the kernel
- * refused. */
-uint64_t netpeer_host_flush(ENetHost *host);
+/* enet_host_flush() sending in batches; adds their figures to *sendTotals. */
+void netpeer_host_flush(ENetHost *host, NetpeerSendBatchTotals *sendTotals);
 
 #ifdef __cplusplus
 }

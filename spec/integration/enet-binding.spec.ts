@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { isNetworkError, NetworkEvent, NetworkEventType, NetworkPeer } from '../../lib';
-import { LAYOUT_VERSION, MIRRORED_CONSTANTS, loadNativeBinding, setNativeBinding, type NativeModule } from '../../lib/drivers/enet-binding';
+import { HOST_STATS_LENGTH, LAYOUT_VERSION, MIRRORED_CONSTANTS, loadNativeBinding, setNativeBinding, type NativeModule } from '../../lib/drivers/enet-binding';
 
 describe('enet-binding', () => {
   afterEach(() => setNativeBinding(undefined));
@@ -226,6 +226,56 @@ describe('enet-binding service pass (acknowledgements wait for the next send)', 
     for (let i = 0; i < 300; i++) sendMessages(client.side, client.handle, 1, 2); // unsequenced: one datagram each
     busyWait(20);
     expect(service(server)).to.equal('R'.repeat(300));
+  });
+
+  /** hostStats() of `side`: [2] datagrams sent, [3] received, [13] sent in sendmmsg() batches, [14] read ahead. */
+  const hostStats = (side: Side): Float64Array => {
+    const out = new Float64Array(HOST_STATS_LENGTH);
+    expect(side.host.hostStats(out)).to.equal(0);
+    return out;
+  };
+
+  it('sends every datagram of a pass or a flush in sendmmsg() batches (Linux)', function () {
+    if (process.platform !== 'linux') this.skip();
+    const server = open(4);
+    const client = connect(server);
+    for (let i = 0; i < 20; i++) {
+      service(client.side);
+      service(server);
+      busyWait(2);
+    }
+    const before = hostStats(client.side);
+    for (let i = 0; i < 50; i++) sendMessages(client.side, client.handle, 1, 2);
+    service(client.side);
+    const after = hostStats(client.side);
+    expect(after[2] - before[2], 'datagrams sent').to.be.at.least(50);
+    expect(after[13] - before[13], 'datagrams sent in batches').to.equal(after[2] - before[2]);
+  });
+
+  it('reads a busy host\'s socket ahead with recvmmsg() once one call has read 64 datagrams (Linux)', function () {
+    if (process.platform !== 'linux') this.skip();
+    const server = open(4);
+    const client = connect(server);
+    for (let i = 0; i < 20; i++) {
+      service(client.side);
+      service(server);
+      busyWait(2);
+    }
+    const burst = (count: number): void => {
+      for (let i = 0; i < count; i++) sendMessages(client.side, client.handle, 1, 2); // unsequenced: one datagram each
+      busyWait(20);
+    };
+    burst(30);
+    expect(service(server)).to.equal('R'.repeat(30));
+    expect(hostStats(server)[14], 'read ahead by a host that read 30 at most').to.equal(0);
+    burst(100);
+    expect(service(server)).to.equal('R'.repeat(100));
+    burst(50);
+    const before = hostStats(server);
+    expect(service(server)).to.equal('R'.repeat(50));
+    const after = hostStats(server);
+    expect(after[14] - before[14], 'datagrams read ahead').to.equal(after[3] - before[3]);
+    expect(after[3] - before[3]).to.be.at.least(50);
   });
 
   it('goes on receiving after a connection completes in the middle of a receive', () => {

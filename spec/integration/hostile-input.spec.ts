@@ -681,7 +681,9 @@ describe('ENetDriver under hostile input', function () {
   describe('a server busy enough to read its socket ahead', () => {
     // A host that reads 64 datagrams or more in one service() call reads its socket in recvmmsg() batches from then on
     // (receive-batch.h, Linux): what it holds must be screened and counted as what recvmsg() reads is.
-    it('still drops zero-length and oversized datagrams in a burst and counts them, the legitimate exchange intact', async () => {
+    it('still drops zero-length and oversized datagrams in a burst and counts them, the legitimate exchange intact', async function () {
+      // Windows has no socket hook: an empty datagram ends ENet's pass there, uncounted.
+      if (process.platform === 'win32') this.skip();
       const socket = await udp();
       await sendAll(socket, server.localPort, Array<Buffer>(120).fill(Buffer.alloc(1, 0x5a)));
       await tick();
