@@ -211,18 +211,24 @@ describe('enet-binding service pass (acknowledgements wait for the next send)', 
     return { side, handle };
   };
 
-  afterEach(() => {
-    for (const side of sides.splice(0)) side.host.close();
-  });
-
-  it('reads on past the 256 datagrams this ENet reads per receive: 300 arrive from one call', () => {
-    const server = open(4);
+  /** A client connected to `server`, both serviced for a few rounds so the handshake is over. */
+  const connectAndSettle = (server: Side): { side: Side; handle: number } => {
     const client = connect(server);
     for (let i = 0; i < 20; i++) {
       service(client.side);
       service(server);
       busyWait(2);
     }
+    return client;
+  };
+
+  afterEach(() => {
+    for (const side of sides.splice(0)) side.host.close();
+  });
+
+  it('reads on past the 256 datagrams this ENet reads per receive: 300 arrive from one call', () => {
+    const server = open(4);
+    const client = connectAndSettle(server);
     for (let i = 0; i < 300; i++) sendMessages(client.side, client.handle, 1, 2); // unsequenced: one datagram each
     busyWait(20);
     expect(service(server)).to.equal('R'.repeat(300));
@@ -238,12 +244,7 @@ describe('enet-binding service pass (acknowledgements wait for the next send)', 
   it('sends every datagram of a pass or a flush in sendmmsg() batches (Linux)', function () {
     if (process.platform !== 'linux') this.skip();
     const server = open(4);
-    const client = connect(server);
-    for (let i = 0; i < 20; i++) {
-      service(client.side);
-      service(server);
-      busyWait(2);
-    }
+    const client = connectAndSettle(server);
     const before = hostStats(client.side);
     for (let i = 0; i < 50; i++) sendMessages(client.side, client.handle, 1, 2);
     service(client.side);
@@ -255,12 +256,7 @@ describe('enet-binding service pass (acknowledgements wait for the next send)', 
   it('reads a busy host\'s socket ahead with recvmmsg() once one call has read 64 datagrams (Linux)', function () {
     if (process.platform !== 'linux') this.skip();
     const server = open(4);
-    const client = connect(server);
-    for (let i = 0; i < 20; i++) {
-      service(client.side);
-      service(server);
-      busyWait(2);
-    }
+    const client = connectAndSettle(server);
     const burst = (count: number): void => {
       for (let i = 0; i < count; i++) sendMessages(client.side, client.handle, 1, 2); // unsequenced: one datagram each
       busyWait(20);
@@ -302,12 +298,7 @@ describe('enet-binding service pass (acknowledgements wait for the next send)', 
 
   it('acknowledges a small batch at the next send, and a batch filling an eighth of the receive buffer at once', () => {
     const server = open(4); // receive buffer 1 MiB: at once from 128 KiB of records
-    const client = connect(server);
-    for (let i = 0; i < 20; i++) {
-      service(client.side);
-      service(server);
-      busyWait(2);
-    }
+    const client = connectAndSettle(server);
     const figures = new Float64Array(12);
     const inTransit = (): number => {
       service(client.side); // takes in whatever acknowledgements arrived
