@@ -14,6 +14,9 @@
  *              held-back datagram falls due, not only when the socket does).
  * zpl ENet 2.1.2 uses no other send/receive/wait call on POSIX (no sendto,
  * recvfrom or select outside enet_socketset_select, which ENet never calls).
+ * Behind the same hooks, on Linux, the datagrams of a send pass leave in
+ * sendmmsg() batches (send-batch.h) and a busy host's socket is read ahead
+ * with recvmmsg() (receive-batch.h).
  */
 #ifndef _WIN32
 #include <sys/types.h>
