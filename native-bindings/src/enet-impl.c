@@ -64,6 +64,21 @@
 
 #include "service-pass.h"
 
+/* Closes a batch opened on host's socket. ENet counted every held datagram as
+ * sent (the hook returned its length); the refused ones come out of the
+ * host's totals again (a peer's own byte total keeps them: which peer a
+ * refused datagram was for is not kept). Adds the batch's figures to
+ * *totals. */
+static void netpeer_close_send_batch(ENetHost *host, NetpeerSendBatchTotals *totals) {
+    NetpeerSendBatchTotals batch = {0, 0, 0};
+    netpeer_send_batch_end(&batch);
+    host->totalSentData -= (enet_uint32)batch.bytes;
+    host->totalSentPackets -= (enet_uint32)batch.datagrams;
+    totals->held += batch.held;
+    totals->datagrams += batch.datagrams;
+    totals->bytes += batch.bytes;
+}
+
 /*
  * The two halves of a zero-timeout enet_host_service() pass that HostWrap
  * strings together (see HostWrap::ServiceEvents): ENet acknowledges what a
@@ -83,21 +98,6 @@
  *   NETPEER_STAGE_DONE    the receive ran to its end; the result is the first
  *                         event it queued, or 0.
  */
-/* Closes a batch opened on host's socket. ENet counted every held datagram as
- * sent (the hook returned its length); the refused ones come out of the
- * host's totals again (a peer's own byte total keeps them: which peer a
- * refused datagram was for is not kept). Adds the batch's figures to
- * *totals. */
-static void netpeer_close_send_batch(ENetHost *host, NetpeerSendBatchTotals *totals) {
-    NetpeerSendBatchTotals batch = {0, 0, 0};
-    netpeer_send_batch_end(&batch);
-    host->totalSentData -= (enet_uint32)batch.bytes;
-    host->totalSentPackets -= (enet_uint32)batch.datagrams;
-    totals->held += batch.held;
-    totals->datagrams += batch.datagrams;
-    totals->bytes += batch.bytes;
-}
-
 static int netpeer_host_pass(ENetHost *host, ENetEvent *event, int *stage, int withSend,
                              NetpeerSendBatchTotals *sendTotals) {
     int result;

@@ -18,7 +18,6 @@
 #ifdef _WIN32
 
 int netpeer_impairment_supported(void) { return 0; }
-int netpeer_impairment_any(void) { return 0; }
 int netpeer_impairment_has(int64_t fd) {
   (void)fd;
   return 0;
@@ -237,8 +236,6 @@ static void Unlock(State* s) { pthread_mutex_unlock(&s->mutex); }
 static int AnyImpaired(void) {
   return __atomic_load_n(&gImpairedCount, __ATOMIC_ACQUIRE) != 0;
 }
-
-int netpeer_impairment_any(void) { return AnyImpaired(); }
 
 /* fd from the int64 API; anything that is not an fd matches nothing. */
 static int ToFd(int64_t fd) { return fd >= 0 && fd <= 0x7fffffff ? (int)fd : -1; }
@@ -615,8 +612,8 @@ static NetpeerReadAhead* BoundReadAhead(int fd) {
 }
 
 /* One datagram for the caller: what the host's read-ahead holds, else straight
- * from the socket (through the read-ahead when nothing is impaired) or from
- * the incoming impairment queue. */
+ * from the socket (through the read-ahead when this socket is not impaired) or
+ * from the incoming impairment queue. */
 static ssize_t ReceiveOne(int fd, struct msghdr* msg, int flags) {
   NetpeerReadAhead* readAhead = BoundReadAhead(fd);
   if (readAhead != NULL) {

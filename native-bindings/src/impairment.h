@@ -61,9 +61,6 @@ typedef struct NetpeerImpairment {
 /* 1 where the hooks are compiled in (POSIX), 0 on Windows. */
 int netpeer_impairment_supported(void);
 
-/* 1 while any socket of the process has an impaired direction. */
-int netpeer_impairment_any(void);
-
 /* 1 while `fd` has impairment state (configured, even if all-zero since, or
  * still holding datagrams): its datagrams must take the hooks' per-datagram
  * path. Takes the table lock only while some socket is impaired. */
