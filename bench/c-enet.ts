@@ -2,6 +2,7 @@
 // single header, with ENET_IMPLEMENTATION defined in each program; no ENet source is copied into the repo) with
 // `gcc -O2` into bench/.build/ (git-ignored) when missing or older than its sources, and runs the same trials as
 // the netpeer benches: one-way 64-byte messages (bench/c/enet-throughput.c) and ping-pong (bench/c/enet-pingpong.c).
+// It also builds bench/c/udp-syscalls.c (no ENet), which bench/udp-syscalls.bench.ts runs.
 //
 //   node -r ts-node/register/transpile-only bench/c-enet.ts [--trials 5]     runs the C trials alone
 //
@@ -16,7 +17,7 @@ import type { ThroughputOptions, ThroughputResult } from './enet-throughput.benc
 
 const SOURCE_DIR = join(__dirname, 'c');
 const BUILD_DIR = join(__dirname, '.build');
-const PROGRAMS = ['enet-throughput', 'enet-pingpong'] as const;
+const PROGRAMS = ['enet-throughput', 'enet-pingpong', 'udp-syscalls'] as const;
 type Program = (typeof PROGRAMS)[number];
 
 /** Directory of enet.h from the installed `enet.c` package (the one the addon is built from). */

@@ -3,10 +3,11 @@
  * none is held, the recvmsg hook reads up to NETPEER_READ_AHEAD_DATAGRAMS with
  * one recvmmsg() and hands them to ENet one at a time, so a server reading
  * hundreds of datagrams a tick pays the system call once per batch (on
- * loopback here ~1.2-1.5 us a datagram by recvmsg(), ~0.7-1.0 us in recvmmsg()
- * batches). ENet may stop reading mid-batch (at an event, or after 256
- * datagrams); what is held then waits for the host's next receive, ahead of
- * the socket, and the poll hook reports the socket readable meanwhile.
+ * loopback here ~1.5 us a datagram by recvmsg(), ~1.05 us in recvmmsg()
+ * batches of 16: npm run bench:udp-syscalls). ENet may stop reading
+ * mid-batch (at an event, or after 256 datagrams); what is held then waits
+ * for the host's next receive, ahead of the socket, and the poll hook reports
+ * the socket readable meanwhile.
  *
  * Owned by a host (HostWrap creates one once a service call has read many
  * datagrams, so a client reading a few a tick never pays for the buffer) and

@@ -3,7 +3,7 @@
  * sendmmsg() calls of up to NETPEER_SEND_BATCH_DATAGRAMS instead of one
  * sendmsg() each. On loopback a sendmsg() of a small datagram costs ~5 us
  * here and ~1 us of it is the system call itself, which a batch pays once
- * (bench/README.md, "Where the time goes"). A server answering hundreds of
+ * (npm run bench:udp-syscalls). A server answering hundreds of
  * clients a tick sends hundreds of datagrams in each walk.
  *
  * Linux only (sendmmsg); elsewhere begin returns 0 and every datagram goes
