@@ -18,9 +18,10 @@
 // core instead. Sharing, four clients and the server on this machine's two cores, the slowest server ticks are the
 // preempted ones: one involuntary context switch and 3-4 ms on the run queue each (read from
 // /proc/thread-self/schedstat while investigating; the table counts preempted ticks), a client that woke for its own
-// tick running its slice on the server's core. Nice 10 or 19 clients measured the same; SCHED_IDLE clients alone
-// still took the core whenever a long tick used up its slice (perf sched: the server switched out runnable, an idle
-// client switched in); pinned, the preemptions left are ENet's own softirq work (ksoftirqd) and they are rare.
+// tick running its slice on the server's core. Nice 10 or 19 clients measured the same (p99 11.6 and 10.0 ms, with
+// the --client-nice option this bench had at commit f2c9814); SCHED_IDLE clients alone still took the core whenever a
+// long tick used up its slice (perf sched: the server switched out runnable, an idle client switched in; p99 8.55 ms
+// with --client-priority idle at commit 1fe4706). Pinned, fewer ticks are preempted (the table counts them).
 //
 // --warmup (default 10 s) covers V8's memory reducer: about 8 s after the last mark-compact of start-up (the full
 // GCs before the baseline RSS reading), it runs a few GCs of its own to shrink the heap. They clean up start-up
